@@ -1,0 +1,126 @@
+# Relais — every step of set-up, run and test is a target here (CI calls `make test`).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PY      := .venv/bin/python
+UV      := .venv/bin/uv
+RASA    := .venv-rasa/bin/rasa
+PYTEST  := $(PY) -m pytest
+# Trained models are cached outside the clone, keyed by the content hash of every input
+# (training data, domain, config, components, engine lock): same hash, same model.
+MODEL_CACHE ?= $(HOME)/.cache/relais/models
+
+export PYTHONPATH := $(CURDIR)
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export UV_PYTHON_DOWNLOADS := never
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup build model migrate run test lint format unit validate test-stories \
+        integration e2e postgres-tests test-deps taxonomy nlu-eval i18n-extract clean
+
+help:
+	@echo "make run    set up what is missing and start the whole assistant (http://127.0.0.1:8000)"
+	@echo "make test   set up what is missing and run every test"
+	@echo "other: setup build model migrate lint format unit validate test-stories integration"
+	@echo "       e2e postgres-tests nlu-eval clean"
+
+# --- environments -----------------------------------------------------------------
+.venv/.installed: requirements/app.lock requirements/dev.lock
+	@python3 -c 'import sys; assert sys.version_info >= (3, 11), "python3 >= 3.11 is needed"'
+	@test -x .venv/bin/python || python3 -m venv .venv
+	@.venv/bin/python -m pip install -q --disable-pip-version-check uv==0.13.9
+	$(UV) pip install -q --python .venv/bin/python -r requirements/app.lock -r requirements/dev.lock
+	@touch $@
+
+.venv-rasa/.installed: requirements/engine.lock .venv/.installed
+	@test -x .venv-rasa/bin/python || "$$(scripts/find-python310)" -m venv .venv-rasa
+	$(UV) pip install -q --python .venv-rasa/bin/python -r requirements/engine.lock
+	@touch $@
+
+setup: .venv/.installed .venv-rasa/.installed
+
+# --- content and model --------------------------------------------------------------
+build: setup
+	@$(PY) -m dialogues.build > /dev/null
+
+model: build
+	@hash=$$(cat build/rasa/HASH); name=relais-$$hash.tar.gz; mkdir -p models "$(MODEL_CACHE)"; \
+	if [ -f models/$$name ]; then echo "model up to date: models/$$name"; \
+	elif [ -f "$(MODEL_CACHE)/$$name" ]; then cp "$(MODEL_CACHE)/$$name" models/ && echo "model from cache: $$name"; \
+	else echo "training models/$$name (inputs changed)"; start=$$(date +%s); \
+	  $(RASA) train --config build/rasa/config.yml --domain build/rasa/domain \
+	    --data build/rasa/data --out models --fixed-model-name relais-$$hash > build/train.log 2>&1 \
+	    || { tail -40 build/train.log; exit 1; }; \
+	  echo "trained in $$(( $$(date +%s) - start )) s"; \
+	  cp models/$$name "$(MODEL_CACHE)/"; fi
+
+migrate: setup
+	@mkdir -p var
+	@$(PY) -m alembic upgrade head
+
+# --- the two commands ---------------------------------------------------------------
+run: model migrate
+	@$(PY) -m bot.supervisor
+
+test: setup test-deps model
+	@$(MAKE) lint
+	@$(MAKE) taxonomy
+	@$(MAKE) unit
+	@$(MAKE) validate
+	@$(MAKE) test-stories
+	@$(MAKE) integration
+	@$(MAKE) e2e
+	@$(MAKE) postgres-tests
+
+# --- checks -------------------------------------------------------------------------
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: setup
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+taxonomy: build
+	python3 ../shared/tools/check_taxonomy.py --min 25 nlu dialogues build/rasa/data
+
+unit: setup
+	$(PYTEST) tests/unit -q
+
+validate: build
+	$(RASA) data validate --domain build/rasa/domain --data build/rasa/data \
+	  --config build/rasa/config.yml --fail-on-warnings
+
+test-stories: model
+	@hash=$$(cat build/rasa/HASH); \
+	$(RASA) test core --model models/relais-$$hash.tar.gz --stories dialogues/tests \
+	  --fail-on-prediction-errors --out reports/rasa-test-stories
+
+integration: model test-deps
+	$(PYTEST) tests/integration -q
+
+e2e: model test-deps
+	$(PYTEST) tests/e2e -q
+
+postgres-tests: setup test-deps
+	RELAIS_TEST_POSTGRES=1 $(PYTEST) tests/unit -q -m postgres
+
+# Debian packages and the Telegram emulator the tests drive (CI runs as root).
+test-deps: node_modules/.installed
+	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing > /dev/null; fi
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	@touch $@
+
+i18n-extract: setup
+	.venv/bin/pybabel extract -F babel.cfg -o bot/locales/messages.pot .
+
+clean:
+	rm -rf build models var reports/*.txt .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Relais gateway: channels, conversation routing, i18n, appointments and the supervisor."""

@@ -1,0 +1,97 @@
+"""One typed settings object, read from the environment once.
+
+No other module reads ``os.environ``: processes receive a ``Settings`` instance.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "token", "xxx"}
+
+
+class Settings(BaseSettings):
+    """Configuration of every Relais process (see shared/spec/http-api.md)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    environment: str = Field(default="development", description="development | test | production")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'app.db'}"
+    # Secrets: generated for a local run (the supervisor prints the admin token), required
+    # and checked in production.
+    admin_api_token: str | None = None
+    rasa_token: str | None = None
+    telegram_bot_token: str | None = None
+    telegram_base_url: str | None = None
+    timezone: str = "Europe/Paris"
+
+    # Engine topology: the supervisor starts Rasa and the action server on these ports.
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    rasa_url: str | None = None
+    actions_url: str | None = None
+    # Rasa's SQL tracker store (a separate database: Rasa owns its schema).
+    tracker_store_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'rasa-tracker.db'}"
+    model_dir: Path = PROJECT_ROOT / "models"
+    var_dir: Path = PROJECT_ROOT / "var"
+
+    rasa_timeout_seconds: float = 30.0
+    log_level: str = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def engine_url(self) -> str:
+        return (self.rasa_url or f"http://127.0.0.1:{self.rasa_port}").rstrip("/")
+
+    @property
+    def action_server_url(self) -> str:
+        return (self.actions_url or f"http://127.0.0.1:{self.actions_port}").rstrip("/")
+
+    def check_secrets(self) -> None:
+        """Refuse missing or placeholder secrets outside development and tests."""
+        if not self.is_production:
+            return
+        for name in ("admin_api_token", "rasa_token"):
+            value = getattr(self, name)
+            if not value or value.lower() in PLACEHOLDER_SECRETS or len(value) < 16:
+                raise ValueError(f"{name.upper()} must be set to a strong secret in production")
+
+    def with_generated_secrets(self) -> Settings:
+        """Return a copy where unset local secrets are generated (development only)."""
+        updates: dict[str, str] = {}
+        if not self.admin_api_token:
+            updates["admin_api_token"] = secrets.token_urlsafe(24)
+        if not self.rasa_token:
+            updates["rasa_token"] = secrets.token_urlsafe(24)
+        return self.model_copy(update=updates) if updates else self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Users, conversations and messages: the record of everything said, in both directions."""

@@ -1,0 +1,137 @@
+"""The only code that writes users, conversations and messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.conversations.models import (
+    Channel,
+    Conversation,
+    Delivery,
+    Direction,
+    Message,
+    Sender,
+    User,
+)
+from bot.db import utcnow
+from bot.messages import OutboundMessage
+
+
+def get_user(session: Session, channel: Channel, external_id: str) -> User | None:
+    return session.scalar(
+        select(User).where(User.channel == channel, User.external_id == external_id)
+    )
+
+
+def get_or_create_user(
+    session: Session, channel: Channel, external_id: str, locale: str = "fr"
+) -> User:
+    user = get_user(session, channel, external_id)
+    if user is None:
+        user = User(channel=channel, external_id=external_id, locale=locale)
+        session.add(user)
+        session.flush()
+    return user
+
+
+def set_locale(session: Session, user_id: str, locale: str) -> None:
+    session.execute(update(User).where(User.id == user_id).values(locale=locale))
+
+
+def current_conversation(session: Session, user: User) -> Conversation:
+    """The user's latest conversation, opened on first contact."""
+    conversation = session.scalar(
+        select(Conversation)
+        .where(Conversation.user_id == user.id)
+        .order_by(Conversation.opened_at.desc())
+        .limit(1)
+    )
+    if conversation is None:
+        conversation = Conversation(user_id=user.id)
+        session.add(conversation)
+        session.flush()
+    return conversation
+
+
+def find_by_client_id(
+    session: Session, conversation_id: str, client_message_id: str
+) -> Message | None:
+    return session.scalar(
+        select(Message).where(
+            Message.conversation_id == conversation_id,
+            Message.client_message_id == client_message_id,
+        )
+    )
+
+
+def record_inbound(
+    session: Session,
+    conversation: Conversation,
+    *,
+    text: str | None,
+    payload: str | None,
+    client_message_id: str | None = None,
+) -> Message:
+    now = utcnow()
+    message = Message(
+        conversation_id=conversation.id,
+        direction=Direction.INBOUND,
+        sender=Sender.USER,
+        text=text,
+        payload=payload,
+        client_message_id=client_message_id,
+        delivery=Delivery.PENDING,
+        created_at=now,
+    )
+    session.add(message)
+    conversation.last_activity_at = now
+    session.execute(update(User).where(User.id == conversation.user_id).values(last_seen_at=now))
+    session.flush()
+    return message
+
+
+def record_outbound(
+    session: Session,
+    conversation_id: str,
+    messages: Sequence[OutboundMessage],
+    *,
+    reply_to_id: int | None = None,
+    delivery: Delivery = Delivery.DONE,
+) -> list[Message]:
+    rows = [
+        Message(
+            conversation_id=conversation_id,
+            direction=Direction.OUTBOUND,
+            sender=Sender(m.sender),
+            text=m.text,
+            buttons=[b.to_dict() for b in m.buttons] or None,
+            reply_to_id=reply_to_id,
+            delivery=delivery,
+        )
+        for m in messages
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def set_delivery(session: Session, message_id: int, delivery: Delivery) -> None:
+    session.execute(update(Message).where(Message.id == message_id).values(delivery=delivery))
+
+
+def replies_to(session: Session, message_id: int) -> list[Message]:
+    return list(
+        session.scalars(
+            select(Message).where(Message.reply_to_id == message_id).order_by(Message.id)
+        )
+    )
+
+
+def transcript(session: Session, conversation_id: str) -> list[Message]:
+    return list(
+        session.scalars(
+            select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
+        )
+    )

@@ -1,0 +1,58 @@
+"""Files and commands the engine (Rasa server) is started with, derived from settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import yaml
+
+from bot.config import PROJECT_ROOT, Settings
+
+BUILD_HASH_FILE = PROJECT_ROOT / "build" / "rasa" / "HASH"
+
+
+def model_path(settings: Settings) -> Path:
+    """The trained model for the current content hash (``make model`` creates it)."""
+    digest = BUILD_HASH_FILE.read_text(encoding="utf-8").strip()
+    return settings.model_dir / f"relais-{digest}.tar.gz"
+
+
+def tracker_store_config(url: str) -> dict[str, object]:
+    """Rasa's SQL tracker store settings from a SQLAlchemy URL.
+
+    The password is not written to disk: Rasa reads it from ``TRACKER_DB_PASSWORD``.
+    """
+    parts = urlsplit(url)
+    if parts.scheme.startswith("sqlite"):
+        # sqlite:///relative.db and sqlite:////absolute.db, as SQLAlchemy reads them.
+        return {"type": "SQL", "dialect": "sqlite", "db": unquote(parts.path[1:])}
+    if parts.scheme.startswith("postgresql"):
+        config: dict[str, object] = {
+            "type": "SQL",
+            "dialect": "postgresql",
+            "url": parts.hostname or "localhost",
+            "port": parts.port or 5432,
+            "db": parts.path.lstrip("/"),
+            "username": unquote(parts.username or ""),
+        }
+        if parts.password:
+            config["password"] = "${TRACKER_DB_PASSWORD}"
+        return config
+    raise ValueError(f"unsupported tracker store URL scheme {parts.scheme!r}")
+
+
+def tracker_password(url: str) -> str:
+    return unquote(urlsplit(url).password or "")
+
+
+def write_endpoints(settings: Settings) -> Path:
+    """Write ``var/endpoints.yml``: action server and SQL tracker store."""
+    endpoints = {
+        "action_endpoint": {"url": f"{settings.action_server_url}/webhook"},
+        "tracker_store": tracker_store_config(settings.tracker_store_url),
+    }
+    path = settings.var_dir / "endpoints.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    return path

@@ -1,0 +1,102 @@
+"""The gateway process: one object holding what every channel shares."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings
+from bot.conversations.models import Channel, User
+from bot.db import make_engine, make_session_factory
+from bot.engine_client import EngineClient
+from bot.events import EventBus
+from bot.messages import OutboundMessage
+from bot.router import ConversationRouter
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    db_engine: Engine
+    sessions: sessionmaker[Session]
+    engine: EngineClient
+    router: ConversationRouter
+    bus: EventBus
+    scheduler: AsyncIOScheduler
+    telegram: Any = None  # telegram.ext.Application when the channel is on
+    _http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=3.0))
+
+    @classmethod
+    def build(cls, settings: Settings) -> Gateway:
+        db_engine = make_engine(settings.database_url)
+        sessions = make_session_factory(db_engine)
+        engine = EngineClient(settings.engine_url, settings.rasa_token,
+                              settings.rasa_timeout_seconds)
+        router = ConversationRouter(sessions, engine)
+        bus = EventBus()
+        scheduler = AsyncIOScheduler(timezone=settings.tz)
+        gateway = cls(settings, db_engine, sessions, engine, router, bus, scheduler)
+        router.register_channel(Channel.WEB, gateway.push_web)
+        return gateway
+
+    async def start(self) -> None:
+        self.scheduler.start()
+        if self.settings.telegram_bot_token:
+            from bot.telegram.channel import start_telegram
+
+            self.telegram = await start_telegram(self)
+
+    async def stop(self) -> None:
+        if self.telegram is not None:
+            from bot.telegram.channel import stop_telegram
+
+            await stop_telegram(self.telegram)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await self.engine.aclose()
+        await self._http.aclose()
+        self.db_engine.dispose()
+
+    async def push_web(self, user: User, message: OutboundMessage, message_id: int) -> bool:
+        event = {**message.to_dict(), "from": message.sender, "id": message_id}
+        return self.bus.publish(user.id, event) > 0
+
+    async def health(self) -> dict[str, str]:
+        """State of each component, as /healthz reports it."""
+        components = {
+            "rasa": "ok" if await self.engine.is_ready() else "down",
+            "actions": "ok" if await self._actions_ok() else "down",
+            "db": "ok" if self._db_ok() else "down",
+            "scheduler": "ok" if self.scheduler.running else "down",
+        }
+        if self.settings.telegram_bot_token:
+            components["telegram"] = "ok" if self._telegram_ok() else "down"
+        return components
+
+    async def _actions_ok(self) -> bool:
+        try:
+            response = await self._http.get(f"{self.settings.action_server_url}/health")
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    def _db_ok(self) -> bool:
+        try:
+            with self.db_engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:  # any driver error means "down"; the cause goes to the log
+            logger.warning("database health check failed", exc_info=True)
+            return False
+        return True
+
+    def _telegram_ok(self) -> bool:
+        updater = getattr(self.telegram, "updater", None)
+        return bool(self.telegram is not None and updater is not None and updater.running)

@@ -1,0 +1,71 @@
+"""Channel-neutral message types passed between channels, the router and the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SenderName = Literal["bot", "referent", "system"]
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    title: str
+    payload: str | None = None
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        data = {"title": self.title}
+        if self.payload is not None:
+            data["payload"] = self.payload
+        if self.url is not None:
+            data["url"] = self.url
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """Something a young person or parent reads."""
+
+    text: str | None
+    buttons: tuple[Button, ...] = ()
+    sender: SenderName = "bot"
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"text": self.text, "buttons": [b.to_dict() for b in self.buttons]}
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """What a person sent on a channel: free text or a button payload."""
+
+    text: str | None = None
+    payload: str | None = None
+    client_message_id: str | None = None
+
+    @property
+    def engine_text(self) -> str:
+        """What the engine receives: a payload is sent as Rasa's ``/intent{...}`` text."""
+        return self.payload if self.payload is not None else (self.text or "")
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffState:
+    status: Literal["waiting", "assigned", "closed"]
+    priority: Literal["urgent", "high", "normal"]
+    position: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "priority": self.priority, "position": self.position}
+
+
+@dataclass(slots=True)
+class RouteResult:
+    """The answer to one inbound message, as the channel shows it."""
+
+    messages: list[OutboundMessage] = field(default_factory=list)
+    handoff: HandoffState | None = None
+    set_locale: str | None = None
+    # True when the inbound message repeats one already handled (same client id).
+    duplicate: bool = False

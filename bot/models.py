@@ -1,0 +1,10 @@
+"""Every table of the application database, imported once for Alembic and tests.
+
+Each table is owned (defined and written) by one module; this file only gathers them.
+"""
+
+from bot.conversations.models import Conversation, Message, User
+from bot.db import Base
+from bot.web.sessions import WebChatSession
+
+__all__ = ["Base", "Conversation", "Message", "User", "WebChatSession"]

@@ -1,0 +1,187 @@
+"""The conversation router: every inbound message, from any channel, goes through here.
+
+It records the message, then sends it to the bot (the Rasa engine) or, when a human
+holds the conversation, to the human desk (``handoff``). Every reply is recorded too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.conversations import store
+from bot.conversations.models import Channel, Delivery, User
+from bot.db import session_scope
+from bot.engine_client import EngineClient, EngineUnavailableError
+from bot.i18n import SUPPORTED_LOCALES, gettext
+from dialogues.knowledge.base import load_facts
+from bot.messages import Button, HandoffState, InboundMessage, OutboundMessage, RouteResult
+
+logger = logging.getLogger(__name__)
+
+
+class HumanDesk(Protocol):
+    """What the router needs from the handoff package."""
+
+    def state(self, session: Session, conversation_id: str) -> HandoffState | None:
+        """The handoff state when a human holds (or is awaited for) the conversation."""
+
+    async def relay_from_user(self, conversation_id: str, message_id: int) -> None:
+        """Tell the référent side that the young person wrote."""
+
+
+class NoHumanDesk:
+    """Until a desk is plugged in, the bot answers everything."""
+
+    def state(self, session: Session, conversation_id: str) -> HandoffState | None:
+        return None
+
+    async def relay_from_user(self, conversation_id: str, message_id: int) -> None:
+        return None
+
+
+# Pushes a recorded message to the person; returns False when nobody is listening yet
+# (the message stays pending and is replayed when they come back).
+ProactiveSender = Callable[[User, OutboundMessage, int], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    user_id: str
+    conversation_id: str
+    locale: str
+    channel: Channel
+
+
+class ConversationRouter:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        engine: EngineClient,
+        desk: HumanDesk | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._engine = engine
+        self.desk: HumanDesk = desk or NoHumanDesk()
+        self._senders: dict[Channel, ProactiveSender] = {}
+
+    def register_channel(self, channel: Channel, sender: ProactiveSender) -> None:
+        """Channels register how to push a message that is not a reply (SSE, Telegram)."""
+        self._senders[channel] = sender
+
+    def open_user(self, channel: Channel, external_id: str, locale: str) -> UserRef:
+        with session_scope(self._sessions) as session:
+            user = store.get_or_create_user(session, channel, external_id, locale)
+            conversation = store.current_conversation(session, user)
+            return UserRef(user.id, conversation.id, user.locale, user.channel)
+
+    async def handle(self, channel: Channel, external_id: str, inbound: InboundMessage,
+                     locale: str = "fr") -> RouteResult:
+        """Record an inbound message, route it, record and return the replies."""
+        with session_scope(self._sessions) as session:
+            user = store.get_or_create_user(session, channel, external_id, locale)
+            conversation = store.current_conversation(session, user)
+            ref = UserRef(user.id, conversation.id, user.locale, user.channel)
+            if inbound.client_message_id:
+                earlier = store.find_by_client_id(
+                    session, conversation.id, inbound.client_message_id
+                )
+                if earlier is not None:
+                    # A retried send: answer again with what was answered, do nothing twice.
+                    replies = store.replies_to(session, earlier.id)
+                    return RouteResult(
+                        messages=[_as_outbound(m) for m in replies],
+                        handoff=self.desk.state(session, conversation.id),
+                        duplicate=True,
+                    )
+            message = store.record_inbound(
+                session,
+                conversation,
+                text=inbound.text,
+                payload=inbound.payload,
+                client_message_id=inbound.client_message_id,
+            )
+            message_id = message.id
+            handoff = self.desk.state(session, conversation.id)
+            if handoff is not None and handoff.status in ("waiting", "assigned"):
+                store.set_delivery(session, message_id, Delivery.HELD_FOR_HUMAN)
+
+        if handoff is not None and handoff.status in ("waiting", "assigned"):
+            await self.desk.relay_from_user(ref.conversation_id, message_id)
+            return RouteResult(messages=[], handoff=handoff)
+
+        return await self._ask_engine(ref, inbound, message_id)
+
+    async def _ask_engine(
+        self, ref: UserRef, inbound: InboundMessage, message_id: int
+    ) -> RouteResult:
+        metadata = {"locale": ref.locale, "channel": ref.channel.value}
+        try:
+            replies, custom = await self._engine.send(ref.user_id, inbound.engine_text, metadata)
+        except EngineUnavailableError:
+            facts = load_facts()
+            notice = OutboundMessage(
+                text=gettext(
+                    ref.locale,
+                    "engine-unavailable",
+                    emergency=facts["emergency_eu"].value,
+                    suicide_line=facts["emergency_suicide_prevention"].value,
+                ),
+                sender="system",
+            )
+            with session_scope(self._sessions) as session:
+                store.set_delivery(session, message_id, Delivery.ENGINE_UNAVAILABLE)
+                store.record_outbound(session, ref.conversation_id, [notice],
+                                      reply_to_id=message_id)
+            return RouteResult(messages=[notice])
+
+        result = RouteResult(messages=replies)
+        with session_scope(self._sessions) as session:
+            store.set_delivery(session, message_id, Delivery.DONE)
+            store.record_outbound(session, ref.conversation_id, replies, reply_to_id=message_id)
+            result.set_locale = self._apply_custom(session, ref, custom)
+            result.handoff = self.desk.state(session, ref.conversation_id)
+        return result
+
+    def _apply_custom(self, session: Session, ref: UserRef, custom: dict[str, Any]) -> str | None:
+        """Apply instructions the dialogue sent as ``custom`` JSON (e.g. a language change)."""
+        locale = custom.get("set_locale")
+        if isinstance(locale, str) and locale in SUPPORTED_LOCALES and locale != ref.locale:
+            store.set_locale(session, ref.user_id, locale)
+            return locale
+        return None
+
+    async def push(self, user_id: str, message: OutboundMessage) -> None:
+        """Deliver a message that is not a reply (référent, reminder, queue update)."""
+        with session_scope(self._sessions) as session:
+            user = session.get(User, user_id)
+            if user is None:
+                logger.warning("push to an unknown user skipped")
+                return
+            conversation = store.current_conversation(session, user)
+            (row,) = store.record_outbound(session, conversation.id, [message],
+                                           delivery=Delivery.PENDING)
+            row_id = row.id
+            session.expunge(user)
+        sender = self._senders.get(user.channel)
+        delivery = Delivery.PENDING
+        if sender is not None:
+            try:
+                if await sender(user, message, row_id):
+                    delivery = Delivery.DONE
+            except Exception:  # the message stays recorded for a retry; say why in the log
+                logger.exception("proactive delivery failed on %s", user.channel.value)
+                delivery = Delivery.FAILED
+        if delivery is not Delivery.PENDING:
+            with session_scope(self._sessions) as session:
+                store.set_delivery(session, row_id, delivery)
+
+
+def _as_outbound(row: Any) -> OutboundMessage:
+    buttons = tuple(Button(**b) for b in (row.buttons or []))
+    sender = row.sender.value if row.sender.value in ("bot", "referent", "system") else "bot"
+    return OutboundMessage(text=row.text, buttons=buttons, sender=sender)

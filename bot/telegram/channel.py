@@ -1,0 +1,202 @@
+"""Telegram: the same conversations as the web chat, buttons as inline keyboards."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import TYPE_CHECKING
+
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.conversations.models import Channel, User
+from bot.i18n import format_number, gettext, normalise_locale
+from bot.messages import Button, InboundMessage, OutboundMessage, RouteResult
+
+if TYPE_CHECKING:
+    from bot.gateway import Gateway
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT = 2000
+CALLBACK_LIMIT = 64  # bytes: Telegram's limit on callback_data
+CALLBACK_HASH_PREFIX = "h:"
+START_PAYLOAD = "/greet"
+
+
+def callback_data_for(payload: str, long_payloads: dict[str, str]) -> str:
+    """The payload itself when it fits Telegram's 64 bytes, else a short key to it."""
+    if len(payload.encode()) <= CALLBACK_LIMIT:
+        return payload
+    key = CALLBACK_HASH_PREFIX + hashlib.sha256(payload.encode()).hexdigest()[:32]
+    long_payloads[key] = payload
+    return key
+
+
+def keyboard_for(buttons: tuple[Button, ...], long_payloads: dict[str, str]) -> (
+    InlineKeyboardMarkup | None
+):
+    rows = []
+    for button in buttons:
+        if button.url:
+            rows.append([InlineKeyboardButton(button.title, url=button.url)])
+        elif button.payload:
+            data = callback_data_for(button.payload, long_payloads)
+            rows.append([InlineKeyboardButton(button.title, callback_data=data)])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+class TelegramChannel:
+    """Handlers of the Telegram channel, bound to the gateway."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.long_payloads: dict[str, str] = {}
+
+    async def start_conversation(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Greet a person who pressed Start."""
+        await self._route(update, context, InboundMessage(payload=START_PAYLOAD))
+
+    async def relay_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Route a text message to the bot or to the référent."""
+        message = update.effective_message
+        if message is None or message.text is None:
+            return
+        text = message.text.strip()
+        locale = self._locale(update)
+        if len(text) > MAX_TEXT:
+            await message.reply_text(gettext(
+                locale, "error-message-too-long", limit=format_number(MAX_TEXT, locale)))
+            return
+        await self._route(update, context, InboundMessage(
+            text=text, client_message_id=f"tg:{message.message_id}"))
+
+    async def refuse_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Say plainly that only text is understood (stickers, photos, voice...)."""
+        if update.effective_message is not None:
+            await update.effective_message.reply_text(
+                gettext(self._locale(update), "telegram-text-only"))
+
+    async def press_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Send a pressed inline button's payload, once, whatever the number of presses."""
+        query = update.callback_query
+        if query is None or query.data is None:
+            return
+        await query.answer()
+        payload = self.long_payloads.get(query.data, query.data)
+        if not payload.startswith("/"):
+            return
+        origin = query.message.message_id if query.message else 0
+        result = await self._route(update, context, InboundMessage(
+            payload=payload, client_message_id=f"tgcb:{origin}"), reply=False)
+        if result is None:
+            return
+        if not result.duplicate:
+            await self._close_keyboard(query)
+            await self._send_all(update.effective_chat.id if update.effective_chat else 0,
+                                 result, context)
+
+    async def _close_keyboard(self, query: CallbackQuery) -> None:
+        """Remove the buttons once used, so an old keyboard cannot be pressed again."""
+        try:
+            await query.edit_message_reply_markup(reply_markup=None)
+        except BadRequest:
+            logger.debug("keyboard already closed")
+
+    async def _route(
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        inbound: InboundMessage,
+        reply: bool = True,
+    ) -> RouteResult | None:
+        chat = update.effective_chat
+        if chat is None:
+            return None
+        locale = self._locale(update)
+        await context.bot.send_chat_action(chat.id, "typing")
+        result = await self.gateway.router.handle(Channel.TELEGRAM, str(chat.id), inbound, locale)
+        if reply and not result.duplicate:
+            await self._send_all(chat.id, result, context)
+        return result
+
+    async def _send_all(
+        self, chat_id: int, result: RouteResult, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        for message in result.messages:
+            await self.send(context.application, chat_id, message)
+
+    async def send(self, application: Application, chat_id: int, message: OutboundMessage) -> None:
+        await application.bot.send_message(
+            chat_id=chat_id,
+            text=message.text or "…",
+            reply_markup=keyboard_for(message.buttons, self.long_payloads),
+            disable_web_page_preview=True,
+        )
+
+    @staticmethod
+    def _locale(update: Update) -> str:
+        user = update.effective_user
+        return normalise_locale(user.language_code if user else None)
+
+    async def report_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the failure with its cause; tell the person plainly."""
+        logger.error("telegram handler failed", exc_info=context.error)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            try:
+                await context.bot.send_message(
+                    update.effective_chat.id, gettext(self._locale(update), "unexpected-error"))
+            except TelegramError:
+                logger.warning("could not tell the person about the failure")
+
+
+def build_application(gateway: Gateway) -> tuple[Application, TelegramChannel]:
+    """The python-telegram-bot application with every handler registered."""
+    settings = gateway.settings
+    builder = Application.builder().token(settings.telegram_bot_token or "")
+    if settings.telegram_base_url:
+        base = settings.telegram_base_url.rstrip("/")
+        if not base.endswith("/bot"):
+            base += "/bot"
+        builder = builder.base_url(base).base_file_url(base.removesuffix("/bot") + "/file/bot")
+    application = builder.build()
+    channel = TelegramChannel(gateway)
+    application.add_handler(CommandHandler("start", channel.start_conversation))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, channel.relay_text))
+    application.add_handler(CallbackQueryHandler(channel.press_button))
+    application.add_handler(MessageHandler(~filters.TEXT & ~filters.COMMAND, channel.refuse_media))
+    application.add_error_handler(channel.report_error)
+    return application, channel
+
+
+async def start_telegram(gateway: Gateway) -> Application:
+    application, channel = build_application(gateway)
+
+    async def push(user: User, message: OutboundMessage, _message_id: int) -> bool:
+        await channel.send(application, int(user.external_id), message)
+        return True
+
+    gateway.router.register_channel(Channel.TELEGRAM, push)
+    await application.initialize()
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(allowed_updates=["message", "callback_query"],
+                                            poll_interval=0.5)
+    logger.info("telegram channel started")
+    return application
+
+
+async def stop_telegram(application: Application) -> None:
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    await application.shutdown()

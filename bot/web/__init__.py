@@ -1,0 +1,1 @@
+"""The web side of the gateway: chat API, chat page, health and admin endpoints."""

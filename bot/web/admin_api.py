@@ -1,0 +1,69 @@
+"""Admin endpoints behind ``ADMIN_API_TOKEN``: the NLU check for content editors and tests."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel, ConfigDict
+
+from bot.engine_client import EngineUnavailableError
+from bot.web.chat_api import MAX_TEXT, bearer, gateway_of
+from bot.web.errors import ApiError
+from handoff.levels import level_of
+
+router = APIRouter(prefix="/api")
+
+
+class ParseRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    text: str
+
+
+def require_admin(request: Request, authorization: str | None) -> None:
+    expected = gateway_of(request).settings.admin_api_token
+    given = bearer(authorization)
+    if not expected or not given or not hmac.compare_digest(given, expected):
+        raise ApiError(401, "Admin token missing or wrong.", {"WWW-Authenticate": "Bearer"})
+
+
+@router.post("/nlu/parse")
+async def parse(
+    request: Request,
+    body: ParseRequest,
+    authorization: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """What the assistant understands of a text: intent, faq topic, entities, handoff."""
+    require_admin(request, authorization)
+    text = body.text.strip()
+    if not text:
+        raise ApiError(422, "The text is empty.")
+    if len(text) > MAX_TEXT:
+        raise ApiError(413, f"The text is longer than {MAX_TEXT} characters.")
+    try:
+        result = await gateway_of(request).engine.parse(text)
+    except EngineUnavailableError as exc:
+        raise ApiError(503, "The language engine is briefly unavailable.") from exc
+    return nlu_summary(result)
+
+
+def nlu_summary(result: dict[str, Any]) -> dict[str, Any]:
+    """Rasa's parse result in the public shape of shared/spec/http-api.md."""
+    intent = result.get("intent") or {}
+    name = intent.get("name")
+    faq_topic = None
+    selector = (result.get("response_selector") or {}).get("faq") or {}
+    key = (selector.get("response") or {}).get("intent_response_key") or ""
+    if name == "faq" and key.startswith("faq/"):
+        faq_topic = key.split("/", 1)[1]
+    return {
+        "intent": name,
+        "confidence": round(float(intent.get("confidence") or 0.0), 4),
+        "faq_topic": faq_topic,
+        "entities": [
+            {"entity": e.get("entity"), "value": str(e.get("value"))}
+            for e in result.get("entities") or []
+        ],
+        "handoff": level_of(name),
+    }

@@ -1,0 +1,1 @@
+"""Dialogue: domain, responses, rules, stories, knowledge base and custom actions."""

@@ -1,0 +1,118 @@
+"""Actions of the first conversation: session start, language, parents, fallback, menu."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from dialogues.knowledge.base import load_topics
+
+SUPPORTED_LANGUAGES = ("fr", "en")
+ENGLISH_HINTS = ("english", "anglais", "inglés", "ingles", "englisch")
+FALLBACK_INTENT = "nlu_fallback"
+
+
+class ActionSessionStart(Action):
+    """Start a session in the user's language, carried by the gateway in the metadata."""
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        events: list[EventType] = [SessionStarted()]
+        # Carry slots over from the previous session (the user's language and register).
+        for key, value in tracker.slots.items():
+            if value is not None and key not in ("session_started_metadata",):
+                events.append(SlotSet(key, value))
+        metadata = tracker.get_slot("session_started_metadata") or {}
+        locale = metadata.get("locale")
+        if locale in SUPPORTED_LANGUAGES:
+            events.append(SlotSet("language", locale))
+        events.append(ActionExecuted("action_listen"))
+        return events
+
+
+class ActionChangeLanguage(Action):
+    """Switch between French and English, and tell the gateway (its own strings follow)."""
+
+    def name(self) -> str:
+        return "action_change_language"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        wanted = requested_language(tracker)
+        dispatcher.utter_message(json_message={"set_locale": wanted})
+        # The rule's next step (utter_language_changed) is rendered in the new language.
+        return [SlotSet("language", wanted)]
+
+
+def requested_language(tracker: Tracker) -> str:
+    """The language asked for: an entity, else a word in the message, else the other one."""
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == "language" and entity.get("value") in SUPPORTED_LANGUAGES:
+            return str(entity["value"])
+    text = (tracker.latest_message.get("text") or "").lower()
+    if any(hint in text for hint in ENGLISH_HINTS):
+        return "en"
+    if any(word in text for word in ("français", "francais", "french")):
+        return "fr"
+    current = tracker.get_slot("language") or "fr"
+    return "en" if current == "fr" else "fr"
+
+
+class ActionIdentifyParent(Action):
+    """A parent is writing: vouvoiement and parent-oriented answers from now on."""
+
+    def name(self) -> str:
+        return "action_identify_parent"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        return [SlotSet("role", "parent"), SlotSet("register", "vous")]
+
+
+class ActionHandleFallback(Action):
+    """Not understood: suggest rephrasing; the second time in a row, offer a person."""
+
+    def name(self) -> str:
+        return "action_handle_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        twice = previous_user_intent(tracker) == FALLBACK_INTENT
+        dispatcher.utter_message(response="utter_default_twice" if twice else "utter_default")
+        return [SlotSet("human_offered_after_fallback", twice)]
+
+
+def previous_user_intent(tracker: Tracker) -> str | None:
+    """The intent of the user turn before the latest one, within this session."""
+    user_turns = [e for e in tracker.events if e.get("event") == "user"]
+    if len(user_turns) < 2:
+        return None
+    intent = (user_turns[-2].get("parse_data") or {}).get("intent") or {}
+    return intent.get("name")
+
+
+class ActionAnswerTopic(Action):
+    """Answer a knowledge topic chosen from a button (``/ask_topic{"topic": ...}``)."""
+
+    def name(self) -> str:
+        return "action_answer_topic"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        topic = tracker.get_slot("topic")
+        if topic in load_topics():
+            dispatcher.utter_message(response=f"utter_faq/{topic}")
+        else:
+            dispatcher.utter_message(response="utter_menu")
+        return [SlotSet("topic", None)]

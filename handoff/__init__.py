@@ -1,0 +1,1 @@
+"""Human handoff: triggers, queue, référent console and notifications."""

@@ -1,0 +1,1 @@
+"""NLU: pipeline configuration, training data and custom components (run inside the engine)."""

@@ -1,0 +1,66 @@
+"""Fixtures shared by every test: databases (SQLite, and PostgreSQL when asked)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import PROJECT_ROOT
+from bot.db import make_engine, make_session_factory
+
+WANT_POSTGRES = os.environ.get("RELAIS_TEST_POSTGRES") == "1"
+
+
+def migrate(url: str) -> None:
+    """Bring a database to the latest schema with the project's own migrations."""
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    command.upgrade(config, "head")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    if not WANT_POSTGRES:
+        pytest.skip("PostgreSQL tests run with `make postgres-tests`")
+    from tests.utils.postgres import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=[pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'app.db'}"
+        migrate(url)
+        yield url
+        return
+    base_url = request.getfixturevalue("postgres_url")
+    engine = make_engine(base_url)
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    migrate(base_url)
+    yield base_url
+
+
+@pytest.fixture
+def db_engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(db_engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(db_engine)

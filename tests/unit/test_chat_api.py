@@ -1,0 +1,187 @@
+"""The web chat API with a stand-in engine: contract, bad input, engine down."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from bot.config import Settings
+from bot.conversations.models import Delivery, Message
+from bot.web.app import create_app
+from tests.utils.fakes import FakeEngine, gateway_with
+
+ADMIN = "admin-token-for-tests-1234567890"
+
+
+@pytest.fixture
+def engine() -> FakeEngine:
+    return FakeEngine()
+
+
+@pytest.fixture
+def client(database_url: str, engine: FakeEngine) -> Iterator[TestClient]:
+    settings = Settings(database_url=database_url, admin_api_token=ADMIN, environment="test")
+    gateway = gateway_with(settings, engine)
+    with TestClient(create_app(settings, gateway)) as test_client:
+        test_client.gateway = gateway  # type: ignore[attr-defined]
+        yield test_client
+
+
+def new_session(client: TestClient, locale: str = "fr") -> tuple[str, dict[str, str]]:
+    response = client.post("/api/chat/sessions", json={"locale": locale})
+    assert response.status_code == 201
+    body = response.json()
+    return body["session_id"], {"Authorization": f"Bearer {body['token']}"}
+
+
+def message_count(client: TestClient) -> int:
+    with client.gateway.sessions() as session:  # type: ignore[attr-defined]
+        return int(session.scalar(select(func.count()).select_from(Message)) or 0)
+
+
+def test_message_gets_the_bot_reply_with_buttons(client: TestClient) -> None:
+    session_id, auth = new_session(client)
+    response = client.post(f"/api/chat/sessions/{session_id}/messages", headers=auth,
+                           json={"text": "salut"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["handoff"] is None
+    assert body["messages"][0]["text"] == "echo: salut"
+    assert body["messages"][0]["buttons"] == [{"title": "Oui", "payload": "/affirm"}]
+
+
+def test_both_directions_are_recorded(client: TestClient) -> None:
+    session_id, auth = new_session(client)
+    client.post(f"/api/chat/sessions/{session_id}/messages", headers=auth, json={"text": "a"})
+    client.post(f"/api/chat/sessions/{session_id}/messages", headers=auth,
+                json={"payload": "/affirm"})
+    assert message_count(client) == 4
+
+
+def test_session_locale_reaches_the_engine(client: TestClient, engine: FakeEngine) -> None:
+    session_id, auth = new_session(client, "en")
+    client.post(f"/api/chat/sessions/{session_id}/messages", headers=auth, json={"text": "hi"})
+    assert engine.received[-1][2]["locale"] == "en"
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"text": ""}, 422),
+        ({"text": "   \n "}, 422),
+        ({"text": "x" * 2001}, 413),
+        ({"text": "a", "payload": "/greet"}, 422),
+        ({}, 422),
+        ({"payload": "greet"}, 422),
+        ({"text": 12}, 422),
+    ],
+)
+def test_bad_messages_get_a_plain_error_and_change_nothing(
+    client: TestClient, body: dict[str, object], status: int
+) -> None:
+    session_id, auth = new_session(client)
+    before = message_count(client)
+    response = client.post(f"/api/chat/sessions/{session_id}/messages", headers=auth, json=body)
+    assert response.status_code == status
+    assert isinstance(response.json()["error"], str) and response.json()["error"]
+    assert message_count(client) == before
+
+
+def test_too_long_message_is_explained_in_french(client: TestClient) -> None:
+    session_id, auth = new_session(client)
+    response = client.post(f"/api/chat/sessions/{session_id}/messages", headers=auth,
+                           json={"text": "x" * 10_000})
+    assert response.status_code == 413
+    assert "trop long" in response.json()["error"]
+    assert "2\u202f000" in response.json()["error"] or "2 000" in response.json()["error"]
+
+
+def test_malformed_json_is_a_400(client: TestClient) -> None:
+    session_id, auth = new_session(client)
+    response = client.post(f"/api/chat/sessions/{session_id}/messages",
+                           headers={**auth, "Content-Type": "application/json"}, content=b"{nope")
+    assert response.status_code == 400
+    assert "JSON" in response.json()["error"]
+
+
+def test_one_session_cannot_write_to_another(client: TestClient) -> None:
+    first, _ = new_session(client)
+    _, other_auth = new_session(client)
+    before = message_count(client)
+    response = client.post(f"/api/chat/sessions/{first}/messages", headers=other_auth,
+                           json={"text": "coucou"})
+    assert response.status_code == 401
+    assert message_count(client) == before
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "x"}])
+def test_missing_or_wrong_token_is_refused(client: TestClient, headers: dict[str, str]) -> None:
+    session_id, _ = new_session(client)
+    response = client.post(f"/api/chat/sessions/{session_id}/messages", headers=headers,
+                           json={"text": "coucou"})
+    assert response.status_code == 401
+    assert response.json() == {"error": "Unknown session or wrong token."}
+
+
+def test_unknown_session_is_refused(client: TestClient) -> None:
+    response = client.post("/api/chat/sessions/nope/messages",
+                           headers={"Authorization": "Bearer x"}, json={"text": "coucou"})
+    assert response.status_code == 401
+
+
+def test_unsupported_locale_is_refused(client: TestClient) -> None:
+    response = client.post("/api/chat/sessions", json={"locale": "de"})
+    assert response.status_code == 422
+    assert "fr" in response.json()["error"]
+
+
+def test_engine_down_keeps_the_message_and_says_so(
+    client: TestClient, engine: FakeEngine
+) -> None:
+    session_id, auth = new_session(client)
+    engine.up = False
+    response = client.post(f"/api/chat/sessions/{session_id}/messages", headers=auth,
+                           json={"text": "je cherche un cfa"})
+    assert response.status_code == 200
+    (notice,) = response.json()["messages"]
+    assert notice["from"] == "system"
+    assert "indisponible" in notice["text"] and "gardé" in notice["text"]
+    with client.gateway.sessions() as session:  # type: ignore[attr-defined]
+        kept = session.scalar(select(Message).where(Message.text == "je cherche un cfa"))
+        assert kept is not None and kept.delivery == Delivery.ENGINE_UNAVAILABLE
+
+
+def test_retried_send_is_answered_once(client: TestClient, engine: FakeEngine) -> None:
+    session_id, auth = new_session(client)
+    body = {"payload": "/affirm", "client_message_id": "btn-1"}
+    first = client.post(f"/api/chat/sessions/{session_id}/messages", headers=auth, json=body)
+    second = client.post(f"/api/chat/sessions/{session_id}/messages", headers=auth, json=body)
+    assert first.json()["messages"] == second.json()["messages"]
+    assert len(engine.received) == 1
+
+
+def test_health_names_the_component_down(client: TestClient, engine: FakeEngine) -> None:
+    engine.up = False
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    components = response.json()["components"]
+    assert components["rasa"] == "down"
+    assert components["db"] == "ok"
+
+
+def test_nlu_parse_needs_the_admin_token(client: TestClient) -> None:
+    assert client.post("/api/nlu/parse", json={"text": "salut"}).status_code == 401
+    response = client.post("/api/nlu/parse", json={"text": "salut"},
+                           headers={"Authorization": f"Bearer {ADMIN}"})
+    assert response.status_code == 200
+    assert response.json()["intent"] == "greet"
+    assert response.json()["handoff"] == "none"
+
+
+def test_unknown_route_is_a_json_404(client: TestClient) -> None:
+    response = client.get("/api/nothing")
+    assert response.status_code == 404
+    assert response.json() == {"error": "Not found."}
