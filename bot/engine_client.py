@@ -87,7 +87,9 @@ class EngineClient:
         return response.status_code == 200 and bool(response.json().get("model_file"))
 
 
-def parse_rest_messages(items: list[dict[str, Any]]) -> tuple[list[OutboundMessage], dict[str, Any]]:
+def parse_rest_messages(
+    items: list[dict[str, Any]],
+) -> tuple[list[OutboundMessage], dict[str, Any]]:
     """Turn Rasa REST channel items into messages; ``custom`` items are instructions."""
     messages: list[OutboundMessage] = []
     custom: dict[str, Any] = {}

@@ -38,13 +38,15 @@ class Gateway:
     def build(cls, settings: Settings) -> Gateway:
         db_engine = make_engine(settings.database_url)
         sessions = make_session_factory(db_engine)
-        engine = EngineClient(settings.engine_url, settings.rasa_token,
-                              settings.rasa_timeout_seconds)
+        engine = EngineClient(
+            settings.engine_url, settings.rasa_token, settings.rasa_timeout_seconds
+        )
         router = ConversationRouter(sessions, engine)
         bus = EventBus()
         scheduler = AsyncIOScheduler(timezone=settings.tz)
         gateway = cls(settings, db_engine, sessions, engine, router, bus, scheduler)
         router.register_channel(Channel.WEB, gateway.push_web)
+        router.actions_ok = gateway.actions_ok
         return gateway
 
     async def start(self) -> None:
@@ -73,7 +75,7 @@ class Gateway:
         """State of each component, as /healthz reports it."""
         components = {
             "rasa": "ok" if await self.engine.is_ready() else "down",
-            "actions": "ok" if await self._actions_ok() else "down",
+            "actions": "ok" if await self.actions_ok() else "down",
             "db": "ok" if self._db_ok() else "down",
             "scheduler": "ok" if self.scheduler.running else "down",
         }
@@ -81,7 +83,7 @@ class Gateway:
             components["telegram"] = "ok" if self._telegram_ok() else "down"
         return components
 
-    async def _actions_ok(self) -> bool:
+    async def actions_ok(self) -> bool:
         try:
             response = await self._http.get(f"{self.settings.action_server_url}/health")
         except httpx.HTTPError:

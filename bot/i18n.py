@@ -50,7 +50,7 @@ def gettext(locale: str, message: str, **params: object) -> str:
 
 
 def format_when(moment: dt.datetime, locale: str, tz: dt.tzinfo) -> str:
-    """"mardi 3 décembre à 14 h 30" / "Tuesday 3 December at 2:30 PM"."""
+    """ "mardi 3 décembre à 14 h 30" / "Tuesday 3 December at 2:30 PM"."""
     local = moment.astimezone(tz)
     if normalise_locale(locale) == "fr":
         day = babel_format_datetime(local, "EEEE d MMMM", locale="fr")

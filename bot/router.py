@@ -18,8 +18,8 @@ from bot.conversations.models import Channel, Delivery, User
 from bot.db import session_scope
 from bot.engine_client import EngineClient, EngineUnavailableError
 from bot.i18n import SUPPORTED_LOCALES, gettext
-from dialogues.knowledge.base import load_facts
 from bot.messages import Button, HandoffState, InboundMessage, OutboundMessage, RouteResult
+from dialogues.knowledge.base import load_facts
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +63,13 @@ class ConversationRouter:
         sessions: sessionmaker[Session],
         engine: EngineClient,
         desk: HumanDesk | None = None,
+        actions_ok: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._sessions = sessions
         self._engine = engine
+        # Rasa answers 200 with no message when the action server is down: this probe
+        # tells that silence apart from a turn that really has nothing to say.
+        self.actions_ok = actions_ok
         self.desk: HumanDesk = desk or NoHumanDesk()
         self._senders: dict[Channel, ProactiveSender] = {}
 
@@ -79,8 +83,9 @@ class ConversationRouter:
             conversation = store.current_conversation(session, user)
             return UserRef(user.id, conversation.id, user.locale, user.channel)
 
-    async def handle(self, channel: Channel, external_id: str, inbound: InboundMessage,
-                     locale: str = "fr") -> RouteResult:
+    async def handle(
+        self, channel: Channel, external_id: str, inbound: InboundMessage, locale: str = "fr"
+    ) -> RouteResult:
         """Record an inbound message, route it, record and return the replies."""
         with session_scope(self._sessions) as session:
             user = store.get_or_create_user(session, channel, external_id, locale)
@@ -122,6 +127,9 @@ class ConversationRouter:
         metadata = {"locale": ref.locale, "channel": ref.channel.value}
         try:
             replies, custom = await self._engine.send(ref.user_id, inbound.engine_text, metadata)
+            if not replies and self.actions_ok is not None and not await self.actions_ok():
+                logger.warning("empty reply while the action server is down")
+                raise EngineUnavailableError
         except EngineUnavailableError:
             facts = load_facts()
             notice = OutboundMessage(
@@ -135,8 +143,9 @@ class ConversationRouter:
             )
             with session_scope(self._sessions) as session:
                 store.set_delivery(session, message_id, Delivery.ENGINE_UNAVAILABLE)
-                store.record_outbound(session, ref.conversation_id, [notice],
-                                      reply_to_id=message_id)
+                store.record_outbound(
+                    session, ref.conversation_id, [notice], reply_to_id=message_id
+                )
             return RouteResult(messages=[notice])
 
         result = RouteResult(messages=replies)
@@ -163,8 +172,9 @@ class ConversationRouter:
                 logger.warning("push to an unknown user skipped")
                 return
             conversation = store.current_conversation(session, user)
-            (row,) = store.record_outbound(session, conversation.id, [message],
-                                           delivery=Delivery.PENDING)
+            (row,) = store.record_outbound(
+                session, conversation.id, [message], delivery=Delivery.PENDING
+            )
             row_id = row.id
             session.expunge(user)
         sender = self._senders.get(user.channel)

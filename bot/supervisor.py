@@ -74,16 +74,35 @@ def plan(settings: Settings) -> list[Child]:
     return [
         Child(
             "actions",
-            [str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "dialogues.actions",
-             "--port", str(settings.actions_port)],
+            [
+                str(APP_PYTHON),
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "dialogues.actions",
+                "--port",
+                str(settings.actions_port),
+            ],
             f"{settings.action_server_url}/health",
             child_env(settings),
         ),
         Child(
             "rasa",
-            [str(RASA), "run", "--enable-api", "--auth-token", rasa_token,
-             "--model", str(model), "--endpoints", str(endpoints),
-             "--interface", "127.0.0.1", "--port", str(settings.rasa_port)],
+            [
+                str(RASA),
+                "run",
+                "--enable-api",
+                "--auth-token",
+                rasa_token,
+                "--model",
+                str(model),
+                "--endpoints",
+                str(endpoints),
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(settings.rasa_port),
+            ],
             f"{settings.engine_url}/status?token={rasa_token}",
             child_env(settings),
         ),
@@ -102,6 +121,7 @@ class Supervisor:
         self.children = children
         self.stop_event = asyncio.Event()
         self.exit_code = 0
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start_child(self, child: Child) -> None:
         child.process = await asyncio.create_subprocess_exec(
@@ -112,8 +132,10 @@ class Supervisor:
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops the rest
         )
-        asyncio.create_task(self.pipe_output(child, child.process))
-        asyncio.create_task(self.watch(child, child.process))
+        for coroutine in (self.pipe_output(child, child.process), self.watch(child, child.process)):
+            task = asyncio.create_task(coroutine)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def pipe_output(self, child: Child, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None

@@ -18,7 +18,14 @@ from typing import Any
 
 import yaml
 
-from dialogues.knowledge.base import Fact, Topic, fill_facts, load_facts, load_topics, rendered_answer
+from dialogues.knowledge.base import (
+    Fact,
+    Topic,
+    fill_facts,
+    load_facts,
+    load_topics,
+    rendered_answer,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DIALOGUES = ROOT / "dialogues"
@@ -57,8 +64,11 @@ def variations(
     result: list[dict[str, Any]] = []
     for language in LANGUAGES:
         for register in REGISTERS:
-            key = f"parent_{language}" if register == "vous" and texts.get(f"parent_{language}") \
+            key = (
+                f"parent_{language}"
+                if register == "vous" and texts.get(f"parent_{language}")
                 else language
+            )
             variant: dict[str, Any] = {
                 "text": fill_facts(str(texts[key]).strip(), facts, f"{name}.{key}")
             }
@@ -100,8 +110,11 @@ def knowledge_responses(
     for topic in topics.values():
         texts: dict[str, str] = {}
         for language in LANGUAGES:
-            source = f"\n{SOURCE_LABEL[language]} : {topic.source_name}" if language == "fr" \
+            source = (
+                f"\n{SOURCE_LABEL[language]} : {topic.source_name}"
+                if language == "fr"
                 else f"\n{SOURCE_LABEL[language]}: {topic.source_name}"
+            )
             texts[language] = rendered_answer(topic, language, False, facts) + source
             texts[f"parent_{language}"] = rendered_answer(topic, language, True, facts) + source
         step_button = {lang: topic.next_step[lang]["title"] for lang in LANGUAGES}
@@ -109,8 +122,9 @@ def knowledge_responses(
         name = f"utter_faq/{topic.name}"
         variants = variations(texts, [], facts, name)
         for variant in variants:
-            language = next((c["value"] for c in variant.get("condition", [])
-                             if c["name"] == "language"), "fr")
+            language = next(
+                (c["value"] for c in variant.get("condition", []) if c["name"] == "language"), "fr"
+            )
             step = topic.next_step[language]
             button = {"title": step_button[language]}
             button.update({k: step[k] for k in ("payload", "url") if k in step})
@@ -124,8 +138,9 @@ def knowledge_training_data(topics: dict[str, Topic]) -> dict[str, Any]:
     for topic in topics.values():
         examples = [q for lang in LANGUAGES for q in topic.questions.get(lang, [])]
         if examples:
-            blocks.append({"intent": f"faq/{topic.name}",
-                           "examples": "".join(f"- {q}\n" for q in examples)})
+            blocks.append(
+                {"intent": f"faq/{topic.name}", "examples": "".join(f"- {q}\n" for q in examples)}
+            )
     return {"version": "3.1", "nlu": blocks}
 
 
@@ -134,8 +149,9 @@ def knowledge_heldout(topics: dict[str, Topic]) -> dict[str, Any]:
     for topic in topics.values():
         examples = [q for lang in LANGUAGES for q in topic.heldout.get(lang, [])]
         if examples:
-            blocks.append({"intent": f"faq/{topic.name}",
-                           "examples": "".join(f"- {q}\n" for q in examples)})
+            blocks.append(
+                {"intent": f"faq/{topic.name}", "examples": "".join(f"- {q}\n" for q in examples)}
+            )
     return {"version": "3.1", "nlu": blocks}
 
 
@@ -148,10 +164,14 @@ def build(out: Path) -> str:
     shutil.copy(NLU / "config.yml", out / "config.yml")
     domain = yaml.safe_load((DIALOGUES / "domain.yml").read_text(encoding="utf-8"))
     dump(domain, out / "domain" / "domain.yml")
-    dump({"version": "3.1", "responses": hand_written_responses(facts)},
-         out / "domain" / "responses.yml")
-    dump({"version": "3.1", "responses": knowledge_responses(topics, facts)},
-         out / "domain" / "knowledge.yml")
+    dump(
+        {"version": "3.1", "responses": hand_written_responses(facts)},
+        out / "domain" / "responses.yml",
+    )
+    dump(
+        {"version": "3.1", "responses": knowledge_responses(topics, facts)},
+        out / "domain" / "knowledge.yml",
+    )
     for folder in ("rules", "stories"):
         shutil.copytree(DIALOGUES / folder, out / "data" / folder)
     shutil.copytree(NLU / "data", out / "data" / "nlu")

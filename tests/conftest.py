@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import PROJECT_ROOT
 from bot.db import make_engine, make_session_factory
+from tests.utils.chat import ChatClient
+from tests.utils.stack import Stack
 
 WANT_POSTGRES = os.environ.get("RELAIS_TEST_POSTGRES") == "1"
 
@@ -35,7 +37,9 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=[pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database: a SQLite file, or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
@@ -64,3 +68,33 @@ def db_engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def sessions(db_engine: Engine) -> sessionmaker[Session]:
     return make_session_factory(db_engine)
+
+
+# --- the real stack, shared by the integration and end-to-end tests ------------------
+TELEGRAM_TEST_TOKEN = "123456:relais-test-token"
+
+
+@pytest.fixture(scope="session")
+def telegram_base_url() -> Iterator[str]:
+    from tests.utils.telegram import telegram_emulator
+
+    with telegram_emulator() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, telegram_base_url: str) -> Iterator[Stack]:
+    """Action server, Rasa server (trained model) and gateway, started by the supervisor
+    once per test run, with the Telegram channel pointed at the emulator."""
+    from tests.utils.stack import running_stack
+
+    env = {"TELEGRAM_BOT_TOKEN": TELEGRAM_TEST_TOKEN, "TELEGRAM_BASE_URL": telegram_base_url}
+    with running_stack(tmp_path_factory.mktemp("stack"), env) as running:
+        yield running
+
+
+@pytest.fixture
+def chat(stack: Stack) -> Iterator[ChatClient]:
+    client = ChatClient(stack.base_url)
+    yield client
+    client.close()

@@ -90,9 +90,7 @@ class Message(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE")
-    )
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     direction: Mapped[Direction] = mapped_column(str_enum(Direction, 16))
     sender: Mapped[Sender] = mapped_column(str_enum(Sender, 16))
     text: Mapped[str | None] = mapped_column(Text)
@@ -102,9 +100,7 @@ class Message(Base):
     client_message_id: Mapped[str | None] = mapped_column(String(64))
     # The inbound message this outbound one answers (replay of idempotent sends).
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
-    delivery: Mapped[Delivery] = mapped_column(
-        str_enum(Delivery, 24), default=Delivery.PENDING
-    )
+    delivery: Mapped[Delivery] = mapped_column(str_enum(Delivery, 24), default=Delivery.PENDING)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")

@@ -41,9 +41,9 @@ def callback_data_for(payload: str, long_payloads: dict[str, str]) -> str:
     return key
 
 
-def keyboard_for(buttons: tuple[Button, ...], long_payloads: dict[str, str]) -> (
-    InlineKeyboardMarkup | None
-):
+def keyboard_for(
+    buttons: tuple[Button, ...], long_payloads: dict[str, str]
+) -> InlineKeyboardMarkup | None:
     rows = []
     for button in buttons:
         if button.url:
@@ -73,17 +73,20 @@ class TelegramChannel:
         text = message.text.strip()
         locale = self._locale(update)
         if len(text) > MAX_TEXT:
-            await message.reply_text(gettext(
-                locale, "error-message-too-long", limit=format_number(MAX_TEXT, locale)))
+            await message.reply_text(
+                gettext(locale, "error-message-too-long", limit=format_number(MAX_TEXT, locale))
+            )
             return
-        await self._route(update, context, InboundMessage(
-            text=text, client_message_id=f"tg:{message.message_id}"))
+        await self._route(
+            update, context, InboundMessage(text=text, client_message_id=f"tg:{message.message_id}")
+        )
 
     async def refuse_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Say plainly that only text is understood (stickers, photos, voice...)."""
         if update.effective_message is not None:
             await update.effective_message.reply_text(
-                gettext(self._locale(update), "telegram-text-only"))
+                gettext(self._locale(update), "telegram-text-only")
+            )
 
     async def press_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Send a pressed inline button's payload, once, whatever the number of presses."""
@@ -95,14 +98,19 @@ class TelegramChannel:
         if not payload.startswith("/"):
             return
         origin = query.message.message_id if query.message else 0
-        result = await self._route(update, context, InboundMessage(
-            payload=payload, client_message_id=f"tgcb:{origin}"), reply=False)
+        result = await self._route(
+            update,
+            context,
+            InboundMessage(payload=payload, client_message_id=f"tgcb:{origin}"),
+            reply=False,
+        )
         if result is None:
             return
         if not result.duplicate:
             await self._close_keyboard(query)
-            await self._send_all(update.effective_chat.id if update.effective_chat else 0,
-                                 result, context)
+            await self._send_all(
+                update.effective_chat.id if update.effective_chat else 0, result, context
+            )
 
     async def _close_keyboard(self, query: CallbackQuery) -> None:
         """Remove the buttons once used, so an old keyboard cannot be pressed again."""
@@ -153,7 +161,8 @@ class TelegramChannel:
         if isinstance(update, Update) and update.effective_chat is not None:
             try:
                 await context.bot.send_message(
-                    update.effective_chat.id, gettext(self._locale(update), "unexpected-error"))
+                    update.effective_chat.id, gettext(self._locale(update), "unexpected-error")
+                )
             except TelegramError:
                 logger.warning("could not tell the person about the failure")
 
@@ -188,8 +197,9 @@ async def start_telegram(gateway: Gateway) -> Application:
     await application.initialize()
     await application.start()
     assert application.updater is not None
-    await application.updater.start_polling(allowed_updates=["message", "callback_query"],
-                                            poll_interval=0.5)
+    await application.updater.start_polling(
+        allowed_updates=["message", "callback_query"], poll_interval=0.5
+    )
     logger.info("telegram channel started")
     return application
 

@@ -31,8 +31,7 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> FastAPI:
         finally:
             await gw.stop()
 
-    app = FastAPI(title="Relais", version="0.1.0", lifespan=lifespan, docs_url=None,
-                  redoc_url=None)
+    app = FastAPI(title="Relais", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
     app.include_router(chat_api.router)
     app.include_router(admin_api.router)

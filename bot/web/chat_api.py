@@ -23,7 +23,7 @@ from bot.web.errors import ApiError
 
 MAX_TEXT = 2000
 MAX_PAYLOAD = 500
-TOKEN_COOKIE = "relais_chat_token"
+TOKEN_COOKIE = "relais_chat_token"  # noqa: S105 (a cookie name)
 HEARTBEAT_SECONDS = 15.0
 # Control characters other than tab and newline say nothing and break some channels.
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -102,7 +102,8 @@ def validate_message(body: NewMessage, locale: str) -> InboundMessage:
             raise ApiError(422, gettext(locale, "error-empty-message"))
         if len(text) > MAX_TEXT:
             raise ApiError(
-                413, gettext(locale, "error-message-too-long", limit=format_number(MAX_TEXT, locale))
+                413,
+                gettext(locale, "error-message-too-long", limit=format_number(MAX_TEXT, locale)),
             )
         return InboundMessage(text=text, client_message_id=body.client_message_id)
     payload = (body.payload or "").strip()
@@ -174,7 +175,8 @@ def _sse(event: dict[str, Any]) -> str:
     return f"{head}data: {json.dumps(event, ensure_ascii=False)}\n\n"
 
 
-def _missed_messages(gateway: Gateway, user_id: str, last_event_id: str | None
+def _missed_messages(
+    gateway: Gateway, user_id: str, last_event_id: str | None
 ) -> list[dict[str, Any]]:
     """Proactive messages the person has not seen: after Last-Event-ID, or still pending."""
     with session_scope(gateway.sessions) as session:

@@ -95,8 +95,10 @@ def _topic_from(path: Path) -> Topic:
         raise KnowledgeError(f"{where}: 'checked' date missing")
     next_step = _per_language(entry, "next_step", where)
     for lang, step in next_step.items():
-        if not isinstance(step, dict) or not step.get("title") or not (
-            step.get("url") or step.get("payload")
+        if (
+            not isinstance(step, dict)
+            or not step.get("title")
+            or not (step.get("url") or step.get("payload"))
         ):
             raise KnowledgeError(f"{where}: next_step.{lang} needs a title and a url or payload")
     return Topic(

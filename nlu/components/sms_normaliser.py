@@ -19,9 +19,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from nlu.components.normalise import normalise, shift_offset
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
 class SmsNormaliser(GraphComponent):
     """Turns "jsuis", "c koi", "jsp", "pk", "g" into plain French."""
 

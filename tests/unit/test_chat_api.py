@@ -44,8 +44,9 @@ def message_count(client: TestClient) -> int:
 
 def test_message_gets_the_bot_reply_with_buttons(client: TestClient) -> None:
     session_id, auth = new_session(client)
-    response = client.post(f"/api/chat/sessions/{session_id}/messages", headers=auth,
-                           json={"text": "salut"})
+    response = client.post(
+        f"/api/chat/sessions/{session_id}/messages", headers=auth, json={"text": "salut"}
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["handoff"] is None
@@ -56,8 +57,9 @@ def test_message_gets_the_bot_reply_with_buttons(client: TestClient) -> None:
 def test_both_directions_are_recorded(client: TestClient) -> None:
     session_id, auth = new_session(client)
     client.post(f"/api/chat/sessions/{session_id}/messages", headers=auth, json={"text": "a"})
-    client.post(f"/api/chat/sessions/{session_id}/messages", headers=auth,
-                json={"payload": "/affirm"})
+    client.post(
+        f"/api/chat/sessions/{session_id}/messages", headers=auth, json={"payload": "/affirm"}
+    )
     assert message_count(client) == 4
 
 
@@ -86,14 +88,16 @@ def test_bad_messages_get_a_plain_error_and_change_nothing(
     before = message_count(client)
     response = client.post(f"/api/chat/sessions/{session_id}/messages", headers=auth, json=body)
     assert response.status_code == status
-    assert isinstance(response.json()["error"], str) and response.json()["error"]
+    assert isinstance(response.json()["error"], str)
+    assert response.json()["error"]
     assert message_count(client) == before
 
 
 def test_too_long_message_is_explained_in_french(client: TestClient) -> None:
     session_id, auth = new_session(client)
-    response = client.post(f"/api/chat/sessions/{session_id}/messages", headers=auth,
-                           json={"text": "x" * 10_000})
+    response = client.post(
+        f"/api/chat/sessions/{session_id}/messages", headers=auth, json={"text": "x" * 10_000}
+    )
     assert response.status_code == 413
     assert "trop long" in response.json()["error"]
     assert "2\u202f000" in response.json()["error"] or "2 000" in response.json()["error"]
@@ -101,8 +105,11 @@ def test_too_long_message_is_explained_in_french(client: TestClient) -> None:
 
 def test_malformed_json_is_a_400(client: TestClient) -> None:
     session_id, auth = new_session(client)
-    response = client.post(f"/api/chat/sessions/{session_id}/messages",
-                           headers={**auth, "Content-Type": "application/json"}, content=b"{nope")
+    response = client.post(
+        f"/api/chat/sessions/{session_id}/messages",
+        headers={**auth, "Content-Type": "application/json"},
+        content=b"{nope",
+    )
     assert response.status_code == 400
     assert "JSON" in response.json()["error"]
 
@@ -111,8 +118,9 @@ def test_one_session_cannot_write_to_another(client: TestClient) -> None:
     first, _ = new_session(client)
     _, other_auth = new_session(client)
     before = message_count(client)
-    response = client.post(f"/api/chat/sessions/{first}/messages", headers=other_auth,
-                           json={"text": "coucou"})
+    response = client.post(
+        f"/api/chat/sessions/{first}/messages", headers=other_auth, json={"text": "coucou"}
+    )
     assert response.status_code == 401
     assert message_count(client) == before
 
@@ -120,15 +128,19 @@ def test_one_session_cannot_write_to_another(client: TestClient) -> None:
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "x"}])
 def test_missing_or_wrong_token_is_refused(client: TestClient, headers: dict[str, str]) -> None:
     session_id, _ = new_session(client)
-    response = client.post(f"/api/chat/sessions/{session_id}/messages", headers=headers,
-                           json={"text": "coucou"})
+    response = client.post(
+        f"/api/chat/sessions/{session_id}/messages", headers=headers, json={"text": "coucou"}
+    )
     assert response.status_code == 401
     assert response.json() == {"error": "Unknown session or wrong token."}
 
 
 def test_unknown_session_is_refused(client: TestClient) -> None:
-    response = client.post("/api/chat/sessions/nope/messages",
-                           headers={"Authorization": "Bearer x"}, json={"text": "coucou"})
+    response = client.post(
+        "/api/chat/sessions/nope/messages",
+        headers={"Authorization": "Bearer x"},
+        json={"text": "coucou"},
+    )
     assert response.status_code == 401
 
 
@@ -138,20 +150,23 @@ def test_unsupported_locale_is_refused(client: TestClient) -> None:
     assert "fr" in response.json()["error"]
 
 
-def test_engine_down_keeps_the_message_and_says_so(
-    client: TestClient, engine: FakeEngine
-) -> None:
+def test_engine_down_keeps_the_message_and_says_so(client: TestClient, engine: FakeEngine) -> None:
     session_id, auth = new_session(client)
     engine.up = False
-    response = client.post(f"/api/chat/sessions/{session_id}/messages", headers=auth,
-                           json={"text": "je cherche un cfa"})
+    response = client.post(
+        f"/api/chat/sessions/{session_id}/messages",
+        headers=auth,
+        json={"text": "je cherche un cfa"},
+    )
     assert response.status_code == 200
     (notice,) = response.json()["messages"]
     assert notice["from"] == "system"
-    assert "indisponible" in notice["text"] and "gardé" in notice["text"]
+    assert "indisponible" in notice["text"]
+    assert "gardé" in notice["text"]
     with client.gateway.sessions() as session:  # type: ignore[attr-defined]
         kept = session.scalar(select(Message).where(Message.text == "je cherche un cfa"))
-        assert kept is not None and kept.delivery == Delivery.ENGINE_UNAVAILABLE
+        assert kept is not None
+        assert kept.delivery == Delivery.ENGINE_UNAVAILABLE
 
 
 def test_retried_send_is_answered_once(client: TestClient, engine: FakeEngine) -> None:
@@ -174,8 +189,9 @@ def test_health_names_the_component_down(client: TestClient, engine: FakeEngine)
 
 def test_nlu_parse_needs_the_admin_token(client: TestClient) -> None:
     assert client.post("/api/nlu/parse", json={"text": "salut"}).status_code == 401
-    response = client.post("/api/nlu/parse", json={"text": "salut"},
-                           headers={"Authorization": f"Bearer {ADMIN}"})
+    response = client.post(
+        "/api/nlu/parse", json={"text": "salut"}, headers={"Authorization": f"Bearer {ADMIN}"}
+    )
     assert response.status_code == 200
     assert response.json()["intent"] == "greet"
     assert response.json()["handoff"] == "none"

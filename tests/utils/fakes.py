@@ -50,7 +50,12 @@ def gateway_with(settings: Settings, engine: FakeEngine) -> Gateway:
     sessions: sessionmaker[Session] = make_session_factory(db_engine)
     router = ConversationRouter(sessions, engine)  # type: ignore[arg-type]
     gateway = Gateway(
-        settings, db_engine, sessions, engine, router, EventBus(),  # type: ignore[arg-type]
+        settings,
+        db_engine,
+        sessions,
+        engine,
+        router,
+        EventBus(),  # type: ignore[arg-type]
         AsyncIOScheduler(timezone=settings.tz),
     )
     router.register_channel(Channel.WEB, gateway.push_web)

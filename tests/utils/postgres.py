@@ -38,13 +38,25 @@ def postgres_server() -> Iterator[str]:
     prefix = _as_postgres_user()
     subprocess.run(
         [*prefix, _bin("initdb"), "-D", str(data), "-U", "relais", "--auth=trust", "-E", "UTF8"],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     log = root / "server.log"
     subprocess.run(
-        [*prefix, _bin("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-o",
-         f"-p {port} -k {root} -h 127.0.0.1 -c fsync=off", "start"],
-        check=True, capture_output=True,
+        [
+            *prefix,
+            _bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(log),
+            "-w",
+            "-o",
+            f"-p {port} -k {root} -h 127.0.0.1 -c fsync=off",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
     )
     try:
         for _ in range(50):
@@ -57,10 +69,13 @@ def postgres_server() -> Iterator[str]:
         for database in ("relais", "relais_tracker"):
             subprocess.run(
                 [_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "relais", database],
-                check=True, capture_output=True,
+                check=True,
+                capture_output=True,
             )
         yield f"postgresql+psycopg://relais@127.0.0.1:{port}/relais"
     finally:
-        subprocess.run([*prefix, _bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            [*prefix, _bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
         shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,79 @@
+"""The web chat page in Debian's headless chromium, against the real stack."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.utils.stack import Stack
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def page(stack: Stack) -> Iterator[Page]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844})
+        page = context.new_page()
+        page.goto(f"{stack.base_url}/")
+        yield page
+        context.close()
+        browser.close()
+
+
+def test_page_greets_in_french_with_real_buttons(page: Page) -> None:
+    log = page.get_by_test_id("chat-log")
+    expect(log).to_contain_text("Relais", timeout=30_000)
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    button = page.locator(".msg-button", has_text="Parler à quelqu'un").first
+    expect(button).to_be_visible()
+    assert button.evaluate("el => el.tagName") == "BUTTON"
+
+
+def test_typing_a_message_and_pressing_enter_gets_an_answer(page: Page) -> None:
+    expect(page.get_by_test_id("chat-log")).to_contain_text("Relais", timeout=30_000)
+    box = page.get_by_test_id("chat-input")
+    box.fill("c'est quoi la mission locale")
+    box.press("Enter")
+    expect(page.locator(".msg-user")).to_contain_text("mission locale")
+    expect(page.locator(".msg-bot")).to_have_count(2, timeout=30_000)
+
+
+def test_clicking_a_button_sends_it_once(page: Page) -> None:
+    expect(page.get_by_test_id("chat-log")).to_contain_text("Relais", timeout=30_000)
+    button = page.locator(".msg-button", has_text="Parler à quelqu'un").first
+    button.click()
+    expect(page.locator(".msg-user")).to_have_count(1)
+    expect(page.locator(".msg-bot")).to_have_count(2, timeout=30_000)
+    button.click(force=True)
+    page.wait_for_timeout(1500)
+    expect(page.locator(".msg-user")).to_have_count(1)
+
+
+def test_keyboard_only_user_can_send(page: Page) -> None:
+    expect(page.get_by_test_id("chat-log")).to_contain_text("Relais", timeout=30_000)
+    page.get_by_test_id("chat-input").focus()
+    page.keyboard.type("merci")
+    page.keyboard.press("Enter")
+    expect(page.locator(".msg-bot")).to_have_count(2, timeout=30_000)
+
+
+def test_message_html_is_shown_as_text(page: Page) -> None:
+    expect(page.get_by_test_id("chat-log")).to_contain_text("Relais", timeout=30_000)
+    page.get_by_test_id("chat-input").fill("<img src=x onerror=alert(1)>")
+    page.get_by_test_id("chat-send").click()
+    expect(page.locator(".msg-user")).to_contain_text("<img src=x onerror=alert(1)>")
+    assert page.locator(".msg-user img").count() == 0

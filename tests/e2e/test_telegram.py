@@ -1,0 +1,56 @@
+"""The Telegram channel end to end: the emulator, the real gateway, engine and model."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from tests.conftest import TELEGRAM_TEST_TOKEN
+from tests.utils.stack import Stack
+from tests.utils.telegram import TelegramUser
+
+pytestmark = pytest.mark.telegram
+_chat_ids = itertools.count(424242)
+
+
+@pytest.fixture
+def user(stack: Stack, telegram_base_url: str) -> TelegramUser:
+    return TelegramUser(telegram_base_url, TELEGRAM_TEST_TOKEN, next(_chat_ids))
+
+
+def buttons_of(message: dict) -> list[dict]:
+    markup = message.get("reply_markup") or {}
+    return [button for row in markup.get("inline_keyboard", []) for button in row]
+
+
+def test_start_greets_with_an_inline_keyboard(user: TelegramUser) -> None:
+    user.command("/start")
+    (greeting,) = user.replies(1)
+    assert "Relais" in greeting["text"]
+    data = [b.get("callback_data") for b in buttons_of(greeting)]
+    assert "/request_human" in data
+
+
+def test_pressing_a_button_answers_once(user: TelegramUser) -> None:
+    user.command("/start")
+    (greeting,) = user.replies(1)
+    menu = next(b for b in buttons_of(greeting) if b.get("callback_data") == "/request_human")
+    user.press(greeting, menu["callback_data"])
+    (answer,) = user.replies(1)
+    assert "Mission locale" in answer["text"]
+    user.press(greeting, menu["callback_data"])  # the same button again
+    assert user.quiet_for(3) == []
+
+
+def test_urgent_text_gets_the_numbers(user: TelegramUser) -> None:
+    user.send("je veux mourir")
+    (answer,) = user.replies(1)
+    assert "3114" in answer["text"][:40]
+
+
+def test_english_speaker_is_answered_in_english(stack: Stack, telegram_base_url: str) -> None:
+    english = TelegramUser(telegram_base_url, TELEGRAM_TEST_TOKEN, next(_chat_ids), "en")
+    english.command("/start")
+    (greeting,) = english.replies(1)
+    assert "I'm Relais" in greeting["text"]

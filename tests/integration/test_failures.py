@@ -1,0 +1,65 @@
+"""Components failing under the gateway: users are told plainly, nothing is lost.
+
+These tests kill real processes; the supervisor restarts them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from tests.utils.chat import ChatClient
+from tests.utils.stack import Stack, wait_healthy
+
+
+def wait_component(stack: Stack, name: str, state: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    body: dict = {}
+    while time.monotonic() < deadline:
+        response = httpx.get(f"{stack.base_url}/healthz", timeout=10)
+        body = response.json()
+        if body["components"][name] == state:
+            return body
+        time.sleep(0.3)
+    raise AssertionError(f"{name} never became {state}: {body}")
+
+
+def test_engine_down_user_told_message_kept_conversation_continues(stack: Stack) -> None:
+    chat = ChatClient(stack.base_url, locale="en")
+    chat.send(payload="/greet")
+    os.kill(stack.pid_of("rasa"), signal.SIGKILL)
+    health = wait_component(stack, "rasa", "down")
+    assert health["status"] != "ok"
+    assert httpx.get(f"{stack.base_url}/healthz", timeout=10).status_code == 503
+
+    reply = chat.send("are you there?")
+    (notice,) = reply["messages"]
+    assert notice["from"] == "system"
+    assert "briefly unavailable" in notice["text"]
+    engine = create_engine(f"sqlite:///{stack.var_dir / 'app.db'}")
+    with engine.connect() as connection:
+        kept = connection.execute(
+            text("SELECT delivery FROM messages WHERE text = 'are you there?'")
+        ).scalar_one()
+    engine.dispose()
+    assert kept == "engine_unavailable"
+
+    wait_healthy(stack.base_url)
+    # The restarted engine read the tracker back from SQL: still in English.
+    assert "I'm Relais" in chat.send(payload="/greet")["messages"][0]["text"]
+    chat.close()
+
+
+def test_action_server_down_is_reported(stack: Stack) -> None:
+    chat = ChatClient(stack.base_url)
+    os.kill(stack.pid_of("actions"), signal.SIGKILL)
+    wait_component(stack, "actions", "down")
+    reply = chat.send(payload="/nlu_fallback")  # needs a custom action
+    assert reply["messages"], "the user must be told something"
+    assert reply["messages"][0]["from"] == "system"
+    wait_healthy(stack.base_url)
+    assert "compris" in chat.send(payload="/nlu_fallback")["messages"][0]["text"]

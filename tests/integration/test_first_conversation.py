@@ -1,0 +1,94 @@
+"""A first conversation through the web chat API, on the real stack and trained model."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.utils.chat import ChatClient
+from tests.utils.stack import Stack
+
+
+def test_greeting_shows_the_menu_as_buttons(chat: ChatClient) -> None:
+    reply = chat.send(payload="/greet")
+    (message,) = reply["messages"]
+    assert "Relais" in message["text"]
+    payloads = [b["payload"] for b in message["buttons"]]
+    assert "/request_human" in payloads
+    assert "/start_self_assessment" in payloads
+    assert reply["handoff"] is None
+
+
+def test_typed_hello_is_understood(chat: ChatClient) -> None:
+    assert "Relais" in chat.say("slt")
+
+
+def test_menu_button_lists_what_the_assistant_does(chat: ChatClient) -> None:
+    reply = chat.send(payload="/ask_capabilities")
+    assert "apprentissage" in reply["messages"][0]["text"]
+    assert len(reply["messages"][0]["buttons"]) >= 3
+
+
+def test_english_session_is_answered_in_english(stack: Stack) -> None:
+    english = ChatClient(stack.base_url, locale="en")
+    assert "I'm Relais" in english.send(payload="/greet")["messages"][0]["text"]
+    english.close()
+
+
+def test_not_understood_twice_offers_a_person(chat: ChatClient) -> None:
+    first = chat.send(payload="/nlu_fallback")
+    assert "pas bien compris" in first["messages"][0]["text"]
+    assert "/request_human" in [b["payload"] for b in first["messages"][0]["buttons"]]
+    second = chat.send(payload="/nlu_fallback")
+    assert "conseiller" in second["messages"][0]["text"]
+    third = chat.send(payload="/deny")
+    assert "je t'écoute" in third["messages"][0]["text"]
+
+
+def test_gibberish_gets_the_fallback(chat: ChatClient) -> None:
+    answer = chat.say("zorglub kwxq plimf")
+    assert "compris" in answer
+
+
+def test_urgent_message_gets_the_numbers_first(chat: ChatClient) -> None:
+    answer = chat.say("j'ai plus envie de vivre")
+    assert answer.index("3114") < 20
+
+
+def test_asking_for_english_switches_language(chat: ChatClient) -> None:
+    reply = chat.send("can we speak english please")
+    assert reply.get("locale") == "en"
+    assert "English" in reply["messages"][0]["text"]
+    assert "I'm Relais" in chat.send(payload="/greet")["messages"][0]["text"]
+
+
+def test_parent_is_answered_with_vous(chat: ChatClient) -> None:
+    chat.send(payload="/identify_as_parent")
+    assert "vous" in chat.send(payload="/greet")["messages"][0]["text"]
+
+
+def test_emoji_only_message_gets_an_answer(chat: ChatClient) -> None:
+    reply = chat.send("🙂🙂🙂")
+    assert reply["messages"]
+    assert reply["messages"][0]["text"]
+
+
+def test_nlu_parse_reports_intent_and_handoff(stack: Stack) -> None:
+    response = httpx.post(
+        f"{stack.base_url}/api/nlu/parse",
+        json={"text": "mon beau-père me frappe"},
+        headers={"Authorization": f"Bearer {stack.admin_token}"},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["intent"] == "urgent_violence"
+    assert body["handoff"] == "urgent"
+
+
+def test_health_reports_every_component(stack: Stack) -> None:
+    response = httpx.get(f"{stack.base_url}/healthz", timeout=10)
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "components": {"rasa": "ok", "actions": "ok", "db": "ok", "scheduler": "ok"},
+    }

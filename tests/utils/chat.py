@@ -1,0 +1,33 @@
+"""A young person (or parent) using the web chat API, as the chat page does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class ChatClient:
+    def __init__(self, base_url: str, locale: str = "fr") -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=60)
+        response = self.http.post("/api/chat/sessions", json={"locale": locale})
+        assert response.status_code == 201, response.text
+        body = response.json()
+        self.session_id = body["session_id"]
+        self.headers = {"Authorization": f"Bearer {body['token']}"}
+
+    def send(self, text: str | None = None, payload: str | None = None) -> dict[str, Any]:
+        body = {"text": text} if text is not None else {"payload": payload}
+        response = self.http.post(
+            f"/api/chat/sessions/{self.session_id}/messages", headers=self.headers, json=body
+        )
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    def say(self, text: str) -> str:
+        """Send a text; return everything the assistant answered, joined."""
+        return "\n".join(m["text"] or "" for m in self.send(text)["messages"])
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,0 +1,110 @@
+"""A Telegram user talking to the bot through the emulator (tests/utils/telegram_emulator.js)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from bot.config import PROJECT_ROOT
+from tests.utils.ports import free_port
+
+
+@contextmanager
+def telegram_emulator() -> Iterator[str]:
+    """Start the emulator; yield its base URL (what TELEGRAM_BASE_URL is set to)."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["node", str(PROJECT_ROOT / "tests" / "utils" / "telegram_emulator.js"), str(port)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if "ready" not in line:
+        process.kill()
+        raise RuntimeError(f"telegram emulator did not start: {line}")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+class TelegramUser:
+    def __init__(self, base_url: str, bot_token: str, chat_id: int, language: str = "fr"):
+        self.http = httpx.Client(base_url=base_url, timeout=10)
+        self.token = bot_token
+        self.chat_id = chat_id
+        self.person = {
+            "id": chat_id,
+            "first_name": "Camille",
+            "username": f"camille{chat_id}",
+            "is_bot": False,
+            "language_code": language,
+        }
+        self.chat = {"id": chat_id, "first_name": "Camille", "type": "private"}
+
+    def _common(self) -> dict[str, Any]:
+        return {
+            "botToken": self.token,
+            "from": self.person,
+            "chat": self.chat,
+            "date": int(time.time()),
+        }
+
+    def send(self, text: str) -> None:
+        self.http.post("/sendMessage", json={**self._common(), "text": text}).raise_for_status()
+
+    def command(self, text: str) -> None:
+        body = {
+            **self._common(),
+            "text": text,
+            "entities": [{"offset": 0, "length": len(text.split()[0]), "type": "bot_command"}],
+        }
+        self.http.post("/sendCommand", json=body).raise_for_status()
+
+    def press(self, message: dict[str, Any], data: str) -> None:
+        """Press an inline button of a bot message."""
+        pressed = {
+            "message_id": message["message_id"],
+            "chat": self.chat,
+            "date": int(time.time()),
+            "text": message.get("text", ""),
+        }
+        body = {
+            "botToken": self.token,
+            "from": self.person,
+            "message": pressed,
+            "data": data,
+            "date": int(time.time()),
+        }
+        self.http.post("/sendCallback", json=body).raise_for_status()
+
+    def replies(self, count: int = 1, timeout: float = 60) -> list[dict[str, Any]]:
+        """Wait for the bot's next ``count`` messages to this chat."""
+        got: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        while len(got) < count and time.monotonic() < deadline:
+            response = self.http.post(
+                "/getUpdates", json={"token": self.token, "chatId": self.chat_id}
+            )
+            got += [
+                {**u["message"], "message_id": u["messageId"]}
+                for u in response.json().get("result", [])
+            ]
+            if len(got) < count:
+                time.sleep(0.2)
+        return got
+
+    def quiet_for(self, seconds: float) -> list[dict[str, Any]]:
+        """Messages the bot sends within ``seconds`` (expected: none)."""
+        time.sleep(seconds)
+        response = self.http.post("/getUpdates", json={"token": self.token, "chatId": self.chat_id})
+        return [u["message"] for u in response.json().get("result", [])]
