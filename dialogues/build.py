@@ -185,11 +185,12 @@ def build(out: Path) -> str:
 def content_hash(out: Path) -> str:
     """Hash of everything that decides the model: same hash, same model, no retraining."""
     sha = hashlib.sha256()
-    files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "HASH")
+    named = [(p.relative_to(out), p) for p in out.rglob("*") if p.is_file() and p.name != "HASH"]
     for extra in MODEL_INPUTS:
-        files += sorted(p for p in extra.rglob("*.py")) if extra.is_dir() else [extra]
-    for path in files:
-        sha.update(str(path.relative_to(ROOT)).encode())
+        paths = sorted(extra.rglob("*.py")) if extra.is_dir() else [extra]
+        named += [(p.relative_to(ROOT), p) for p in paths]
+    for name, path in sorted(named):
+        sha.update(str(name).encode())
         sha.update(path.read_bytes())
     return sha.hexdigest()[:16]
 
