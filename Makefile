@@ -85,7 +85,7 @@ format: setup
 	$(PY) -m ruff check --fix .
 
 taxonomy: build
-	python3 ../shared/tools/check_taxonomy.py --min 25 nlu dialogues build/rasa/data
+	python3 ../shared/tools/check_taxonomy.py --min 25 nlu/data build/rasa/data/nlu/knowledge.yml
 
 unit: setup
 	$(PYTEST) tests/unit -q

@@ -201,3 +201,18 @@ def test_unknown_route_is_a_json_404(client: TestClient) -> None:
     response = client.get("/api/nothing")
     assert response.status_code == 404
     assert response.json() == {"error": "Not found."}
+
+
+def test_event_stream_needs_the_session_token(client: TestClient) -> None:
+    session_id, _ = new_session(client)
+    client.cookies.clear()
+    response = client.get(f"/api/chat/sessions/{session_id}/events")
+    assert response.status_code == 401
+
+
+def test_session_cookie_is_scoped_and_http_only(client: TestClient) -> None:
+    response = client.post("/api/chat/sessions", json={})
+    cookie = response.headers["set-cookie"]
+    assert f"Path=/api/chat/sessions/{response.json()['session_id']}" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
