@@ -51,7 +51,7 @@ model: build
 	if [ -f models/$$name ]; then echo "model up to date: models/$$name"; \
 	elif [ -f "$(MODEL_CACHE)/$$name" ]; then cp "$(MODEL_CACHE)/$$name" models/ && echo "model from cache: $$name"; \
 	else echo "training models/$$name (inputs changed)"; start=$$(date +%s); \
-	  $(RASA) train --config build/rasa/config.yml --domain build/rasa/domain \
+	  $(RASA) train --config build/rasa/config.yml --domain build/rasa/domain.yml \
 	    --data build/rasa/data --out models --fixed-model-name relais-$$hash > build/train.log 2>&1 \
 	    || { tail -40 build/train.log; exit 1; }; \
 	  echo "trained in $$(( $$(date +%s) - start )) s"; \
@@ -91,7 +91,7 @@ unit: setup
 	$(PYTEST) tests/unit -q
 
 validate: build
-	$(RASA) data validate --domain build/rasa/domain --data build/rasa/data \
+	$(RASA) data validate --domain build/rasa/domain.yml --data build/rasa/data \
 	  --config build/rasa/config.yml --fail-on-warnings
 
 test-stories: model

@@ -204,7 +204,7 @@ class Supervisor:
             "",
             "Relais is running.",
             f"  Chat:        {base}/",
-            f"  Console:     {base}/console",
+            f"  Console:     {base}/console  (référent console: comes with the handoff issue)",
             f"  Admin token: {self.settings.admin_api_token}",
             "Press Ctrl-C to stop.",
             "",

@@ -40,9 +40,7 @@ def test_entry_has_source_date_both_languages_and_a_next_step(name: str) -> None
         assert 0 < len(answer) <= MAX_ANSWER
         step = topic.next_step[language]
         assert step["title"]
-        assert step.get("url", "").startswith("https://") or step.get("payload", "").startswith(
-            "/"
-        )
+        assert step.get("url", "").startswith("https://") or step.get("payload", "").startswith("/")
 
 
 def test_facts_name_their_source_and_date() -> None:
@@ -60,8 +58,9 @@ def test_handoff_levels_match_the_taxonomy() -> None:
     if not SHARED_SPEC.exists():
         pytest.skip("shared/spec is not beside the repository")
     spec = yaml.safe_load(SHARED_SPEC.read_text(encoding="utf-8"))
-    expected = {name: entry["handoff"] for name, entry in spec["intents"].items()
-                if entry.get("handoff")}
+    expected = {
+        name: entry["handoff"] for name, entry in spec["intents"].items() if entry.get("handoff")
+    }
     assert handoff_levels() == expected
 
 
@@ -71,7 +70,8 @@ def test_responses_vary_by_language_and_register() -> None:
     result = variations(texts, buttons, {}, "utter_test")
     by_condition = {
         tuple(c["value"] for c in v["condition"]): (v["text"], v["buttons"][0]["title"])
-        for v in result if "condition" in v
+        for v in result
+        if "condition" in v
     }
     assert by_condition[("fr", "tu")] == ("Salut", "Oui")
     assert by_condition[("fr", "vous")] == ("Bonjour", "Oui")
@@ -83,6 +83,6 @@ def test_build_is_reproducible(tmp_path: Path) -> None:
     first = build(tmp_path / "a" / "rasa")
     second = build(tmp_path / "b" / "rasa")
     assert first == second
-    domain = yaml.safe_load((tmp_path / "a" / "rasa" / "domain" / "responses.yml").read_text())
+    domain = yaml.safe_load((tmp_path / "a" / "rasa" / "domain.yml").read_text())
     urgent = domain["responses"]["utter_urgent_suicidal_thoughts"][0]["text"]
     assert urgent.index("3114") < 30

@@ -1,0 +1,78 @@
+"""The supervisor on stand-in children: readiness order, clean stop, restart, crash loop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Callable
+
+import pytest
+
+import bot.supervisor as supervisor_module
+from bot.config import Settings
+from bot.supervisor import Child, Supervisor
+from tests.utils.ports import free_port
+
+
+def web_child(name: str) -> Child:
+    port = free_port()
+    return Child(
+        name,
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        f"http://127.0.0.1:{port}/",
+        dict(os.environ),
+    )
+
+
+async def wait_until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(20):
+        while not condition():
+            await asyncio.sleep(0.1)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_stop_ends_every_child_cleanly() -> None:
+    children = [web_child("first"), web_child("second")]
+    supervisor = Supervisor(Settings(environment="test"), children)
+    run = asyncio.create_task(supervisor.run())
+    await wait_until(lambda: all(c.process is not None for c in children))
+    await asyncio.sleep(1.5)
+    pids = [c.process.pid for c in children if c.process]
+    supervisor.stop_event.set()
+    assert await asyncio.wait_for(run, 30) == 0
+    assert not any(alive(pid) for pid in pids)
+
+
+async def test_crashed_child_is_restarted() -> None:
+    child = web_child("only")
+    supervisor = Supervisor(Settings(environment="test"), [child])
+    run = asyncio.create_task(supervisor.run())
+    await wait_until(lambda: child.process is not None)
+    await asyncio.sleep(1.5)
+    first_pid = child.process.pid  # type: ignore[union-attr]
+    os.kill(first_pid, signal.SIGKILL)
+    await wait_until(lambda: child.process is not None and child.process.pid != first_pid)
+    supervisor.stop_event.set()
+    assert await asyncio.wait_for(run, 30) == 0
+
+
+async def test_crash_loop_stops_the_group_with_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(supervisor_module, "MAX_RESTARTS", 1)
+    child = web_child("flaky")
+    supervisor = Supervisor(Settings(environment="test"), [child])
+    run = asyncio.create_task(supervisor.run())
+    for _ in range(2):
+        await wait_until(lambda: child.process is not None and child.process.returncode is None)
+        await asyncio.sleep(1.0)
+        os.kill(child.process.pid, signal.SIGKILL)  # type: ignore[union-attr]
+        await asyncio.sleep(0.3)
+    assert await asyncio.wait_for(run, 30) == 1
