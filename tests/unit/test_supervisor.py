@@ -29,7 +29,7 @@ def web_child(name: str) -> Child:
 async def wait_until(condition: Callable[[], bool]) -> None:
     async with asyncio.timeout(20):
         while not condition():
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # noqa: ASYNC110 (polling a child process)
 
 
 def alive(pid: int) -> bool:
