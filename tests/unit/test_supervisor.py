@@ -28,8 +28,8 @@ def web_child(name: str) -> Child:
 
 async def wait_until(condition: Callable[[], bool]) -> None:
     async with asyncio.timeout(20):
-        while not condition():
-            await asyncio.sleep(0.1)  # noqa: ASYNC110 (polling a child process)
+        while not condition():  # noqa: ASYNC110 (polling child processes, no event to wait on)
+            await asyncio.sleep(0.1)
 
 
 def alive(pid: int) -> bool:
