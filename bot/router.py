@@ -14,11 +14,18 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversations import store
-from bot.conversations.models import Channel, Delivery, User
+from bot.conversations.models import Channel, Delivery, Message, Sender, User
 from bot.db import session_scope
 from bot.engine_client import EngineClient, EngineUnavailableError
 from bot.i18n import SUPPORTED_LOCALES, gettext
-from bot.messages import Button, HandoffState, InboundMessage, OutboundMessage, RouteResult
+from bot.messages import (
+    Button,
+    HandoffState,
+    InboundMessage,
+    OutboundMessage,
+    RouteResult,
+    SenderName,
+)
 from dialogues.knowledge.base import load_facts
 
 logger = logging.getLogger(__name__)
@@ -191,7 +198,8 @@ class ConversationRouter:
                 store.set_delivery(session, row_id, delivery)
 
 
-def _as_outbound(row: Any) -> OutboundMessage:
+def _as_outbound(row: Message) -> OutboundMessage:
+    """A recorded outbound message as the channel shows it again (idempotent replay)."""
     buttons = tuple(Button(**b) for b in (row.buttons or []))
-    sender = row.sender.value if row.sender.value in ("bot", "referent", "system") else "bot"
-    return OutboundMessage(text=row.text, buttons=buttons, sender=sender)
+    senders: dict[Sender, SenderName] = {Sender.REFERENT: "referent", Sender.SYSTEM: "system"}
+    return OutboundMessage(text=row.text, buttons=buttons, sender=senders.get(row.sender, "bot"))
