@@ -19,7 +19,8 @@ export UV_PYTHON_DOWNLOADS := never
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help setup build model migrate run test lint format unit validate test-stories \
-        integration e2e postgres-tests test-deps taxonomy nlu-eval i18n-extract clean
+        integration e2e postgres-tests test-deps taxonomy nlu-eval nlu-heldout i18n-extract \
+        clean
 
 help:
 	@echo "make run    set up what is missing and start the whole assistant (http://127.0.0.1:8000)"
@@ -119,6 +120,23 @@ test-deps: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	@touch $@
+
+# NLU quality: cross-validation over the training data and the held-out files (never
+# trained on). Slow on two cores (one training per fold): not part of `make test`.
+FOLDS ?= 3
+nlu-heldout: model
+	@hash=$$(cat build/rasa/HASH); rm -rf reports/nlu-heldout; \
+	$(RASA) test nlu --model models/relais-$$hash.tar.gz --nlu build/heldout \
+	  --out reports/nlu-heldout --errors --successes > build/nlu-heldout.log 2>&1 \
+	  || { tail -30 build/nlu-heldout.log; exit 1; }
+	$(PY) -m nlu.report reports/nlu-heldout --out reports/nlu-heldout.md
+
+nlu-eval: nlu-heldout
+	@rm -rf reports/nlu-cv; \
+	$(RASA) test nlu --cross-validation --folds $(FOLDS) --config build/rasa/config.yml \
+	  --nlu build/rasa/data/nlu --domain build/rasa/domain.yml --out reports/nlu-cv --errors \
+	  > build/nlu-cv.log 2>&1 || { tail -30 build/nlu-cv.log; exit 1; }
+	$(PY) -m nlu.report reports/nlu-cv reports/nlu-heldout --out reports/nlu-eval.md
 
 i18n-extract: setup
 	.venv/bin/pybabel extract -F babel.cfg -o bot/locales/messages.pot .

@@ -173,7 +173,12 @@ def build(out: Path) -> str:
         shutil.copytree(DIALOGUES / folder, out / "data" / folder)
     shutil.copytree(NLU / "data", out / "data" / "nlu")
     dump(knowledge_training_data(topics), out / "data" / "nlu" / "knowledge.yml")
-    dump(knowledge_heldout(topics), out.parent / "heldout" / "knowledge.yml")
+    # Held-out evaluation data (never trained on): hand-written intents + knowledge base.
+    heldout = out.parent / "heldout"
+    if heldout.exists():
+        shutil.rmtree(heldout)
+    shutil.copytree(NLU / "heldout", heldout)
+    dump(knowledge_heldout(topics), heldout / "knowledge.yml")
     digest = content_hash(out)
     (out / "HASH").write_text(digest + "\n", encoding="utf-8")
     return digest

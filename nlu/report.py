@@ -1,0 +1,128 @@
+"""Summarise `rasa test nlu` results: per-intent and per-topic F1, confusions, urgency.
+
+Usage: python -m nlu.report RESULTS_DIR [RESULTS_DIR ...] --out reports/nlu-eval.md
+Each RESULTS_DIR is the ``--out`` folder of one ``rasa test nlu`` run (cross-validation or
+held-out); it must hold intent_report.json and intent_errors.json (run with --errors), and
+response_selection_report.json / response_selection_errors.json when faq topics were tested.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+URGENT_PREFIX = "urgent_"
+GOALS = {"macro_f1": 0.90, "urgent_recall": 0.98, "false_urgent_rate": 0.02}
+SUMMARY_KEYS = {"accuracy", "macro avg", "weighted avg", "micro avg"}
+
+
+@dataclass
+class Evaluation:
+    name: str
+    f1: dict[str, float]
+    support: dict[str, int]
+    confusions: Counter[tuple[str, str]]
+    urgent_total: int
+    urgent_same: int
+    urgent_any: int
+    non_urgent_total: int
+    false_urgent: int
+
+    @property
+    def macro_f1(self) -> float:
+        scored = [v for k, v in self.f1.items() if k != "faq"]
+        return sum(scored) / len(scored) if scored else 0.0
+
+
+def _load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def evaluate(results: Path) -> Evaluation:
+    intents = _load(results / "intent_report.json") or {}
+    topics = _load(results / "response_selection_report.json") or {}
+    f1: dict[str, float] = {}
+    support: dict[str, int] = {}
+    for report in (intents, topics):
+        for label, row in report.items():
+            if label in SUMMARY_KEYS or not isinstance(row, dict) or label == "nlu_fallback":
+                continue
+            f1[label] = float(row.get("f1-score", 0.0))
+            support[label] = int(row.get("support", 0))
+
+    confusions: Counter[tuple[str, str]] = Counter()
+    urgent_missed_any = 0
+    urgent_missed_same = 0
+    false_urgent = 0
+    for error in _load(results / "intent_errors.json") or []:
+        truth = error["intent"]
+        predicted = (error.get("intent_prediction") or {}).get("name") or "none"
+        confusions[(truth, predicted)] += 1
+        if truth.startswith(URGENT_PREFIX):
+            urgent_missed_same += 1
+            if not predicted.startswith(URGENT_PREFIX):
+                urgent_missed_any += 1
+        elif predicted.startswith(URGENT_PREFIX):
+            false_urgent += 1
+    for error in _load(results / "response_selection_errors.json") or []:
+        truth = error.get("intent_response_key_target") or "?"
+        predicted = (error.get("intent_response_key_prediction") or {}).get("name") or "none"
+        confusions[(truth, predicted)] += 1
+
+    urgent_total = sum(n for k, n in support.items() if k.startswith(URGENT_PREFIX))
+    all_total = sum(n for k, n in support.items() if "/" not in k)
+    return Evaluation(
+        name=results.name,
+        f1=f1,
+        support=support,
+        confusions=confusions,
+        urgent_total=urgent_total,
+        urgent_same=urgent_total - urgent_missed_same,
+        urgent_any=urgent_total - urgent_missed_any,
+        non_urgent_total=all_total - urgent_total,
+        false_urgent=false_urgent,
+    )
+
+
+def render(evaluations: list[Evaluation]) -> str:
+    lines = ["# NLU evaluation", ""]
+    lines += ["| run | macro-F1 (intents + faq topics) | urgent recall (same / any urgent) "
+              "| false urgent rate |", "|---|---|---|---|"]
+    for ev in evaluations:
+        recall_same = ev.urgent_same / ev.urgent_total if ev.urgent_total else 0.0
+        recall_any = ev.urgent_any / ev.urgent_total if ev.urgent_total else 0.0
+        false_rate = ev.false_urgent / ev.non_urgent_total if ev.non_urgent_total else 0.0
+        lines.append(f"| {ev.name} | {ev.macro_f1:.3f} | {recall_same:.3f} / {recall_any:.3f} "
+                     f"| {false_rate:.4f} ({ev.false_urgent}/{ev.non_urgent_total}) |")
+    lines += ["", f"Goals: macro-F1 >= {GOALS['macro_f1']}, urgent recall >= "
+              f"{GOALS['urgent_recall']}, false urgent rate <= {GOALS['false_urgent_rate']}.", ""]
+    for ev in evaluations:
+        lines += [f"## {ev.name}", "", "Most confused pairs (truth -> predicted, count):", ""]
+        lines += [f"- {t} -> {p}: {n}" for (t, p), n in ev.confusions.most_common(15)]
+        lines += ["", "| intent or topic | F1 | support |", "|---|---|---|"]
+        lines += [f"| {k} | {v:.3f} | {ev.support.get(k, 0)} |"
+                  for k, v in sorted(ev.f1.items(), key=lambda kv: kv[1])]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    text = render([evaluate(path) for path in args.results])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(text.split("\n## ")[0])
+    for ev in (evaluate(path) for path in args.results):
+        worst = sorted(ev.f1.items(), key=lambda kv: kv[1])[:8]
+        print(f"{ev.name}: lowest F1: " + ", ".join(f"{k} {v:.2f}" for k, v in worst))
+
+
+if __name__ == "__main__":
+    main()
