@@ -90,22 +90,33 @@ def evaluate(results: Path) -> Evaluation:
 
 def render(evaluations: list[Evaluation]) -> str:
     lines = ["# NLU evaluation", ""]
-    lines += ["| run | macro-F1 (intents + faq topics) | urgent recall (same / any urgent) "
-              "| false urgent rate |", "|---|---|---|---|"]
+    lines += [
+        "| run | macro-F1 (intents + faq topics) | urgent recall (same / any urgent) "
+        "| false urgent rate |",
+        "|---|---|---|---|",
+    ]
     for ev in evaluations:
         recall_same = ev.urgent_same / ev.urgent_total if ev.urgent_total else 0.0
         recall_any = ev.urgent_any / ev.urgent_total if ev.urgent_total else 0.0
         false_rate = ev.false_urgent / ev.non_urgent_total if ev.non_urgent_total else 0.0
-        lines.append(f"| {ev.name} | {ev.macro_f1:.3f} | {recall_same:.3f} / {recall_any:.3f} "
-                     f"| {false_rate:.4f} ({ev.false_urgent}/{ev.non_urgent_total}) |")
-    lines += ["", f"Goals: macro-F1 >= {GOALS['macro_f1']}, urgent recall >= "
-              f"{GOALS['urgent_recall']}, false urgent rate <= {GOALS['false_urgent_rate']}.", ""]
+        lines.append(
+            f"| {ev.name} | {ev.macro_f1:.3f} | {recall_same:.3f} / {recall_any:.3f} "
+            f"| {false_rate:.4f} ({ev.false_urgent}/{ev.non_urgent_total}) |"
+        )
+    lines += [
+        "",
+        f"Goals: macro-F1 >= {GOALS['macro_f1']}, urgent recall >= "
+        f"{GOALS['urgent_recall']}, false urgent rate <= {GOALS['false_urgent_rate']}.",
+        "",
+    ]
     for ev in evaluations:
         lines += [f"## {ev.name}", "", "Most confused pairs (truth -> predicted, count):", ""]
         lines += [f"- {t} -> {p}: {n}" for (t, p), n in ev.confusions.most_common(15)]
         lines += ["", "| intent or topic | F1 | support |", "|---|---|---|"]
-        lines += [f"| {k} | {v:.3f} | {ev.support.get(k, 0)} |"
-                  for k, v in sorted(ev.f1.items(), key=lambda kv: kv[1])]
+        lines += [
+            f"| {k} | {v:.3f} | {ev.support.get(k, 0)} |"
+            for k, v in sorted(ev.f1.items(), key=lambda kv: kv[1])
+        ]
         lines.append("")
     return "\n".join(lines)
 

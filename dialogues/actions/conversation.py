@@ -13,6 +13,9 @@ from dialogues.knowledge.base import load_topics
 SUPPORTED_LANGUAGES = ("fr", "en")
 ENGLISH_HINTS = ("english", "anglais", "inglés", "ingles", "englisch")
 FALLBACK_INTENT = "nlu_fallback"
+URGENT_PREFIX = "urgent_"
+# An unclear message where an urgent intent scores at least this much is asked about.
+DANGER_DOUBT = 0.15
 
 
 class ActionSessionStart(Action):
@@ -79,7 +82,11 @@ class ActionIdentifyParent(Action):
 
 
 class ActionHandleFallback(Action):
-    """Not understood: suggest rephrasing; the second time in a row, offer a person."""
+    """Not understood: suggest rephrasing; the second time in a row, offer a person.
+
+    Safety first: when the message was not understood but looked like a danger, ask
+    about it plainly, with a button that leads to the emergency answer.
+    """
 
     def name(self) -> str:
         return "action_handle_fallback"
@@ -87,9 +94,24 @@ class ActionHandleFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        danger = possible_danger(tracker)
+        if danger is not None:
+            dispatcher.utter_message(response="utter_check_danger", danger_payload=f"/{danger}")
+            return [SlotSet("human_offered_after_fallback", False)]
         twice = previous_user_intent(tracker) == FALLBACK_INTENT
         dispatcher.utter_message(response="utter_default_twice" if twice else "utter_default")
         return [SlotSet("human_offered_after_fallback", twice)]
+
+
+def possible_danger(tracker: Tracker) -> str | None:
+    """The urgent intent the unclear message may mean, if it scored above ``DANGER_DOUBT``."""
+    for candidate in tracker.latest_message.get("intent_ranking") or []:
+        name = str(candidate.get("name") or "")
+        if name.startswith(URGENT_PREFIX) and float(candidate.get("confidence") or 0) >= (
+            DANGER_DOUBT
+        ):
+            return name
+    return None
 
 
 def previous_user_intent(tracker: Tracker) -> str | None:
