@@ -1,0 +1,90 @@
+"""Custom actions with a dispatcher and tracker snapshots (no engine needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from dialogues.actions.conversation import (
+    ActionAnswerTopic,
+    ActionChangeLanguage,
+    ActionHandleFallback,
+    ActionSessionStart,
+)
+
+
+def user_event(intent: str, text: str = "", ranking: list[dict[str, Any]] | None = None) -> dict:
+    return {
+        "event": "user",
+        "text": text,
+        "parse_data": {
+            "intent": {"name": intent, "confidence": 0.3},
+            "intent_ranking": ranking or [],
+            "entities": [],
+            "text": text,
+        },
+    }
+
+
+def tracker(events: list[dict], slots: dict[str, Any] | None = None) -> Tracker:
+    latest = events[-1]["parse_data"] if events else {}
+    return Tracker("u1", slots or {}, latest, events, False, None, {}, "action_listen")
+
+
+async def run(action: Any, snapshot: Tracker) -> tuple[list[dict], list[dict]]:
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, snapshot, {})
+    return dispatcher.messages, events
+
+
+async def test_first_misunderstanding_asks_to_rephrase() -> None:
+    messages, events = await run(ActionHandleFallback(), tracker([user_event("nlu_fallback")]))
+    assert messages[0]["response"] == "utter_default"
+    assert events == [
+        {"event": "slot", "timestamp": None, "name": "human_offered_after_fallback", "value": False}
+    ]
+
+
+async def test_second_misunderstanding_in_a_row_offers_a_person() -> None:
+    snapshot = tracker([user_event("nlu_fallback"), user_event("nlu_fallback")])
+    messages, events = await run(ActionHandleFallback(), snapshot)
+    assert messages[0]["response"] == "utter_default_twice"
+    assert events[0]["value"] is True
+
+
+async def test_unclear_message_that_may_mean_danger_is_asked_about() -> None:
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.45},
+        {"name": "urgent_no_shelter", "confidence": 0.31},
+        {"name": "housing_young", "confidence": 0.2},
+    ]
+    snapshot = tracker([user_event("nlu_fallback", "je sais pas ou aller ce soir", ranking)])
+    messages, _ = await run(ActionHandleFallback(), snapshot)
+    assert messages[0]["response"] == "utter_check_danger"
+    assert messages[0]["danger_payload"] == "/urgent_no_shelter"
+
+
+async def test_session_starts_in_the_language_the_gateway_sent() -> None:
+    snapshot = tracker([], slots={"session_started_metadata": {"locale": "en"}, "register": "tu"})
+    _, events = await run(ActionSessionStart(), snapshot)
+    assert {"event": "slot", "timestamp": None, "name": "language", "value": "en"} in events
+    assert events[0]["event"] == "session_started"
+    assert (events[-1]["event"], events[-1]["name"]) == ("action", "action_listen")
+
+
+async def test_asking_for_english_sets_english_and_tells_the_gateway() -> None:
+    snapshot = tracker(
+        [user_event("change_language", "can we speak english")], slots={"language": "fr"}
+    )
+    messages, events = await run(ActionChangeLanguage(), snapshot)
+    assert messages[0]["custom"] == {"set_locale": "en"}
+    assert events[0]["value"] == "en"
+
+
+async def test_menu_topic_answers_from_the_knowledge_base() -> None:
+    messages, _ = await run(ActionAnswerTopic(), tracker([], slots={"topic": "cfa_what"}))
+    assert messages[0]["response"] == "utter_faq/cfa_what"
+    messages, _ = await run(ActionAnswerTopic(), tracker([], slots={"topic": "nope"}))
+    assert messages[0]["response"] == "utter_menu"
