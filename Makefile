@@ -73,7 +73,6 @@ test: setup test-deps model
 	@$(MAKE) validate
 	@$(MAKE) test-stories
 	@$(MAKE) integration
-	@$(MAKE) e2e
 	@$(MAKE) postgres-tests
 
 # --- checks -------------------------------------------------------------------------
@@ -101,14 +100,18 @@ test-stories: model
 	$(RASA) test core --model models/relais-$$hash.tar.gz --stories dialogues/tests \
 	  --fail-on-prediction-errors --out reports/rasa-test-stories
 
+# Integration and end-to-end tests share one real stack (Rasa loads in about a minute).
 integration: model test-deps
-	$(PYTEST) tests/integration -q
+	$(PYTEST) tests/integration tests/e2e -q
 
 e2e: model test-deps
 	$(PYTEST) tests/e2e -q
 
-postgres-tests: setup test-deps
+# The database tests again on a real PostgreSQL (started by the fixture), then the first
+# conversation on a stack whose application database and tracker store are PostgreSQL.
+postgres-tests: model test-deps
 	RELAIS_TEST_POSTGRES=1 $(PYTEST) tests/unit -q -m postgres
+	RELAIS_TEST_POSTGRES=1 $(PYTEST) tests/integration/test_first_conversation.py -q
 
 # Debian packages and the Telegram emulator the tests drive (CI runs as root).
 test-deps: node_modules/.installed

@@ -83,12 +83,21 @@ def telegram_base_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, telegram_base_url: str) -> Iterator[Stack]:
+def stack(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    telegram_base_url: str,
+) -> Iterator[Stack]:
     """Action server, Rasa server (trained model) and gateway, started by the supervisor
     once per test run, with the Telegram channel pointed at the emulator."""
     from tests.utils.stack import running_stack
 
     env = {"TELEGRAM_BOT_TOKEN": TELEGRAM_TEST_TOKEN, "TELEGRAM_BASE_URL": telegram_base_url}
+    if WANT_POSTGRES:
+        # The same stack on PostgreSQL: application tables and Rasa's tracker store.
+        url = request.getfixturevalue("postgres_url")
+        env["DATABASE_URL"] = url
+        env["TRACKER_STORE_URL"] = url.rsplit("/", 1)[0] + "/relais_tracker"
     with running_stack(tmp_path_factory.mktemp("stack"), env) as running:
         yield running
 

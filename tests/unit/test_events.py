@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
+
+import pytest
 
 from bot.config import Settings
 from bot.conversations.models import Channel
 from bot.events import EventBus
+from bot.gateway import Gateway
 from bot.messages import OutboundMessage
 from bot.web.chat_api import _missed_messages
 from tests.utils.fakes import FakeEngine, gateway_with
@@ -26,9 +30,14 @@ async def test_bus_delivers_to_every_stream_of_a_person() -> None:
     assert not bus.has_subscribers("u1")
 
 
-async def test_pushed_message_while_away_is_replayed_on_connect(database_url: str) -> None:
-    settings = Settings(database_url=database_url, environment="test")
-    gateway = gateway_with(settings, FakeEngine())
+@pytest.fixture
+def gateway(database_url: str) -> Iterator[Gateway]:
+    gateway = gateway_with(Settings(database_url=database_url, environment="test"), FakeEngine())
+    yield gateway
+    gateway.db_engine.dispose()
+
+
+async def test_pushed_message_while_away_is_replayed_on_connect(gateway: Gateway) -> None:
     ref = gateway.router.open_user(Channel.WEB, "session-1", "fr")
     await gateway.router.push(ref.user_id, OutboundMessage("Ton rendez-vous", sender="referent"))
     missed = _missed_messages(gateway, ref.user_id, None)
@@ -38,9 +47,7 @@ async def test_pushed_message_while_away_is_replayed_on_connect(database_url: st
     assert len(_missed_messages(gateway, ref.user_id, "0")) == 1  # after Last-Event-ID 0
 
 
-async def test_pushed_message_reaches_an_open_stream(database_url: str) -> None:
-    settings = Settings(database_url=database_url, environment="test")
-    gateway = gateway_with(settings, FakeEngine())
+async def test_pushed_message_reaches_an_open_stream(gateway: Gateway) -> None:
     ref = gateway.router.open_user(Channel.WEB, "session-2", "fr")
     stream = gateway.bus.subscribe(ref.user_id)
     await gateway.router.push(ref.user_id, OutboundMessage("Bonjour", sender="referent"))
