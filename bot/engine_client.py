@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from typing import Any
 
 import httpx
@@ -10,6 +12,21 @@ import httpx
 from bot.messages import Button, OutboundMessage
 
 logger = logging.getLogger(__name__)
+
+
+# Button payloads in our content are written "/intent:entity=value[,entity=value]":
+# Rasa reads "{...}" in a response as a slot placeholder, so the JSON form cannot be
+# stored in responses. The client turns the short form into Rasa's "/intent{json}".
+SHORT_PAYLOAD = re.compile(r"^/(?P<intent>[a-z_0-9]+):(?P<pairs>[a-z_]+=[\w-]+(,[a-z_]+=[\w-]+)*)$")
+
+
+def to_engine_text(text: str) -> str:
+    """Rasa's payload syntax for a short payload; any other text unchanged."""
+    match = SHORT_PAYLOAD.match(text)
+    if match is None:
+        return text
+    entities = dict(pair.split("=", 1) for pair in match.group("pairs").split(","))
+    return f"/{match.group('intent')}{json.dumps(entities, ensure_ascii=False)}"
 
 
 class EngineUnavailableError(Exception):
@@ -39,7 +56,7 @@ class EngineClient:
         try:
             response = await self._client.post(
                 "/webhooks/rest/webhook",
-                json={"sender": sender_id, "message": text, "metadata": metadata},
+                json={"sender": sender_id, "message": to_engine_text(text), "metadata": metadata},
             )
         except httpx.HTTPError as exc:
             logger.warning("engine unreachable: %s", type(exc).__name__)

@@ -155,6 +155,13 @@ class ConversationRouter:
                 )
             return RouteResult(messages=[notice])
 
+        if not replies:
+            # Never leave a person with silence: a turn that produced nothing (an action
+            # that failed inside the engine) is said plainly; the message is kept.
+            logger.warning("the engine answered with no message")
+            replies = [
+                OutboundMessage(text=gettext(ref.locale, "engine-no-answer"), sender="system")
+            ]
         result = RouteResult(messages=replies)
         with session_scope(self._sessions) as session:
             store.set_delivery(session, message_id, Delivery.DONE)

@@ -12,6 +12,7 @@ with a non-zero status, since a crash loop needs a person to look.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -148,6 +149,10 @@ class Supervisor:
 
     async def watch(self, child: Child, process: asyncio.subprocess.Process) -> None:
         code = await process.wait()
+        # A child may leave workers of its own (Sanic forks them): end its whole group, so
+        # nothing orphaned keeps the port or answers in its place.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         if child.stopping or self.stop_event.is_set():
             return
         now = time.monotonic()

@@ -124,7 +124,7 @@ def previous_user_intent(tracker: Tracker) -> str | None:
 
 
 class ActionAnswerTopic(Action):
-    """Answer a knowledge topic chosen from a button (``/ask_topic{"topic": ...}``)."""
+    """Answer a knowledge topic chosen from a button (``/ask_topic:topic=<name>``)."""
 
     def name(self) -> str:
         return "action_answer_topic"

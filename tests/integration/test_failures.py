@@ -16,6 +16,11 @@ from tests.utils.chat import ChatClient
 from tests.utils.stack import Stack, wait_healthy
 
 
+def kill_group(pid: int) -> None:
+    """Crash a service the way a real crash looks: the process and its workers at once."""
+    os.killpg(os.getpgid(pid), signal.SIGKILL)
+
+
 def wait_component(stack: Stack, name: str, state: str, timeout: float = 30) -> dict:
     deadline = time.monotonic() + timeout
     body: dict = {}
@@ -31,7 +36,7 @@ def wait_component(stack: Stack, name: str, state: str, timeout: float = 30) -> 
 def test_engine_down_user_told_message_kept_conversation_continues(stack: Stack) -> None:
     chat = ChatClient(stack.base_url, locale="en")
     chat.send(payload="/greet")
-    os.kill(stack.pid_of("rasa"), signal.SIGKILL)
+    kill_group(stack.pid_of("rasa"))
     health = wait_component(stack, "rasa", "down")
     assert health["status"] != "ok"
     assert httpx.get(f"{stack.base_url}/healthz", timeout=10).status_code == 503
@@ -56,10 +61,13 @@ def test_engine_down_user_told_message_kept_conversation_continues(stack: Stack)
 
 def test_action_server_down_is_reported(stack: Stack) -> None:
     chat = ChatClient(stack.base_url)
-    os.kill(stack.pid_of("actions"), signal.SIGKILL)
+    kill_group(stack.pid_of("actions"))
     wait_component(stack, "actions", "down")
     reply = chat.send(payload="/nlu_fallback")  # needs a custom action
     assert reply["messages"], "the user must be told something"
     assert reply["messages"][0]["from"] == "system"
     wait_healthy(stack.base_url)
+    # The conversation goes on: the next turns are answered normally.
+    assert "Relais" in chat.send(payload="/greet")["messages"][0]["text"]
     assert "compris" in chat.send(payload="/nlu_fallback")["messages"][0]["text"]
+    chat.close()

@@ -90,5 +90,19 @@ def test_health_reports_every_component(stack: Stack) -> None:
     assert response.status_code == 200
     assert response.json() == {
         "status": "ok",
-        "components": {"rasa": "ok", "actions": "ok", "db": "ok", "scheduler": "ok"},
+        "components": {
+            "rasa": "ok",
+            "actions": "ok",
+            "db": "ok",
+            "scheduler": "ok",
+            "telegram": "ok",
+        },
     }
+
+
+def test_menu_topic_button_answers_from_the_knowledge_base(chat: ChatClient) -> None:
+    greeting = chat.send(payload="/greet")["messages"][0]
+    topic = next(b for b in greeting["buttons"] if b["payload"].startswith("/ask_topic:"))
+    answer = chat.send(payload=topic["payload"])["messages"][0]
+    assert "Source" in answer["text"]
+    assert answer["buttons"], "every knowledge answer ends with a next step"

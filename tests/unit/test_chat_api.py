@@ -216,3 +216,14 @@ def test_session_cookie_is_scoped_and_http_only(client: TestClient) -> None:
     assert f"Path=/api/chat/sessions/{response.json()['session_id']}" in cookie
     assert "HttpOnly" in cookie
     assert "SameSite=strict" in cookie
+
+
+def test_a_turn_with_no_answer_is_never_silent(client: TestClient, engine: FakeEngine) -> None:
+    session_id, auth = new_session(client)
+    engine.silent = True
+    response = client.post(
+        f"/api/chat/sessions/{session_id}/messages", headers=auth, json={"text": "hello"}
+    )
+    (notice,) = response.json()["messages"]
+    assert notice["from"] == "system"
+    assert "redire" in notice["text"]

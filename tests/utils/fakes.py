@@ -22,6 +22,7 @@ class FakeEngine:
 
     def __init__(self) -> None:
         self.up = True
+        self.silent = False  # answers 200 with no message, as Rasa does when an action fails
         self.received: list[tuple[str, str, dict[str, Any]]] = []
 
     async def send(
@@ -30,6 +31,8 @@ class FakeEngine:
         if not self.up:
             raise EngineUnavailableError
         self.received.append((sender_id, text, metadata))
+        if self.silent:
+            return [], {}
         reply = OutboundMessage(text=f"echo: {text}", buttons=(Button("Oui", "/affirm"),))
         return [reply], {}
 
