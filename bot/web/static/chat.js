@@ -236,6 +236,12 @@
     return { ok: res.ok, status: res.status, data };
   }
 
+  /** A random id for one message (idempotent retries). */
+  function newMessageId() {
+    if (window.crypto && typeof window.crypto.randomUUID === 'function') return window.crypto.randomUUID();
+    return Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
+  }
+
   function postMessage(body) {
     const url = '/api/chat/sessions/' + encodeURIComponent(session.session_id) + '/messages';
     return postJson(url, body, session.token);
@@ -272,6 +278,9 @@
         updateHandoff(g.data && g.data.handoff);
       }
       if (turn.body) {
+        // One id per turn, kept across retries: the gateway answers a repeat without
+        // sending it to the assistant twice.
+        if (!turn.body.client_message_id) turn.body.client_message_id = newMessageId();
         const r = await postMessage(turn.body);
         if (!r.ok) throw r;
         if (turn.label) remember('user', turn.label);
