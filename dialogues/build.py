@@ -133,21 +133,12 @@ def knowledge_responses(
     return responses
 
 
-def knowledge_training_data(topics: dict[str, Topic]) -> dict[str, Any]:
+def knowledge_nlu(topics: dict[str, Topic], heldout: bool = False) -> dict[str, Any]:
+    """Rasa NLU data for ``faq/<topic>``: the training questions, or the held-out ones."""
     blocks = []
     for topic in topics.values():
-        examples = [q for lang in LANGUAGES for q in topic.questions.get(lang, [])]
-        if examples:
-            blocks.append(
-                {"intent": f"faq/{topic.name}", "examples": "".join(f"- {q}\n" for q in examples)}
-            )
-    return {"version": "3.1", "nlu": blocks}
-
-
-def knowledge_heldout(topics: dict[str, Topic]) -> dict[str, Any]:
-    blocks = []
-    for topic in topics.values():
-        examples = [q for lang in LANGUAGES for q in topic.heldout.get(lang, [])]
+        questions = topic.heldout if heldout else topic.questions
+        examples = [q for lang in LANGUAGES for q in questions.get(lang, [])]
         if examples:
             blocks.append(
                 {"intent": f"faq/{topic.name}", "examples": "".join(f"- {q}\n" for q in examples)}
@@ -172,13 +163,13 @@ def build(out: Path) -> str:
     for folder in ("rules", "stories"):
         shutil.copytree(DIALOGUES / folder, out / "data" / folder)
     shutil.copytree(NLU / "data", out / "data" / "nlu")
-    dump(knowledge_training_data(topics), out / "data" / "nlu" / "knowledge.yml")
+    dump(knowledge_nlu(topics), out / "data" / "nlu" / "knowledge.yml")
     # Held-out evaluation data (never trained on): hand-written intents + knowledge base.
     heldout = out.parent / "heldout"
     if heldout.exists():
         shutil.rmtree(heldout)
     shutil.copytree(NLU / "heldout", heldout)
-    dump(knowledge_heldout(topics), heldout / "knowledge.yml")
+    dump(knowledge_nlu(topics, heldout=True), heldout / "knowledge.yml")
     digest = content_hash(out)
     (out / "HASH").write_text(digest + "\n", encoding="utf-8")
     return digest
