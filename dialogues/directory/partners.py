@@ -129,6 +129,20 @@ def find_partners(
     return exact or department
 
 
+def known_place_in(text: str, territories: tuple[Territory, ...] | None = None) -> str | None:
+    """A postcode, or a commune of the directory, written somewhere in a sentence."""
+    postcode = re.search(r"\b\d{5}\b", text)
+    if postcode:
+        return postcode.group(0)
+    sentence = f" {simplify(text)} "
+    for territory in territories if territories is not None else load_directory():
+        for partner in territory.partners:
+            for commune in partner.communes:
+                if f" {simplify(commune)} " in sentence:
+                    return commune
+    return None
+
+
 def territory_of(place: str, territories: tuple[Territory, ...] | None = None) -> str | None:
     """The territory serving a place (for routing a handoff), if the directory knows it."""
     partners = find_partners(place, territories=territories)

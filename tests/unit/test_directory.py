@@ -9,6 +9,7 @@ import pytest
 from dialogues.directory.partners import (
     DirectoryError,
     find_partners,
+    known_place_in,
     load_directory,
     load_territory,
     simplify,
@@ -51,3 +52,9 @@ def test_broken_files_are_refused(tmp_path: Path) -> None:
     path.write_text("territory: {id: x, name: X}\npartners:\n  - {type: cio, name: A}\n")
     with pytest.raises(DirectoryError, match="lacks"):
         load_territory(path)
+
+
+def test_places_are_found_inside_sentences() -> None:
+    assert known_place_in("elle est ou la mission locale a st demo svp") == "Saint-Démo"
+    assert known_place_in("je suis vers 99130 moi") == "99130"
+    assert known_place_in("je cherche un cfa") is None
