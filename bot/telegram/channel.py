@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -116,8 +116,9 @@ class TelegramChannel:
         """Remove the buttons once used, so an old keyboard cannot be pressed again."""
         try:
             await query.edit_message_reply_markup(reply_markup=None)
-        except BadRequest:
-            logger.debug("keyboard already closed")
+        except TelegramError:
+            # Already closed, or too old to edit: the answer still goes out.
+            logger.debug("keyboard not closed")
 
     async def _route(
         self,
@@ -130,11 +131,19 @@ class TelegramChannel:
         if chat is None:
             return None
         locale = self._locale(update)
-        await context.bot.send_chat_action(chat.id, "typing")
+        await self._show_typing(context, chat.id)
         result = await self.gateway.router.handle(Channel.TELEGRAM, str(chat.id), inbound, locale)
         if reply and not result.duplicate:
             await self._send_all(chat.id, result, context)
         return result
+
+    @staticmethod
+    async def _show_typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+        """Best effort: a failed typing indicator must never cost the person an answer."""
+        try:
+            await context.bot.send_chat_action(chat_id, "typing")
+        except TelegramError:
+            logger.debug("typing indicator not shown")
 
     async def _send_all(
         self, chat_id: int, result: RouteResult, context: ContextTypes.DEFAULT_TYPE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,8 +16,10 @@ _chat_ids = itertools.count(424242)
 
 
 @pytest.fixture
-def user(stack: Stack, telegram_base_url: str) -> TelegramUser:
-    return TelegramUser(telegram_base_url, TELEGRAM_TEST_TOKEN, next(_chat_ids))
+def user(stack: Stack, telegram_base_url: str) -> Iterator[TelegramUser]:
+    person = TelegramUser(telegram_base_url, TELEGRAM_TEST_TOKEN, next(_chat_ids))
+    yield person
+    person.close()
 
 
 def buttons_of(message: dict) -> list[dict]:
@@ -53,4 +56,5 @@ def test_english_speaker_is_answered_in_english(stack: Stack, telegram_base_url:
     english = TelegramUser(telegram_base_url, TELEGRAM_TEST_TOKEN, next(_chat_ids), "en")
     english.command("/start")
     (greeting,) = english.replies(1)
+    english.close()
     assert "I'm Relais" in greeting["text"]

@@ -35,6 +35,7 @@ def telegram_emulator() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+        process.stdout.close()
 
 
 class TelegramUser:
@@ -50,6 +51,9 @@ class TelegramUser:
             "language_code": language,
         }
         self.chat = {"id": chat_id, "first_name": "Camille", "type": "private"}
+
+    def close(self) -> None:
+        self.http.close()
 
     def _common(self) -> dict[str, Any]:
         return {
