@@ -4,17 +4,18 @@ Each module holds the actions of one feature; importing them here registers them
 """
 
 from dialogues.actions.conversation import (
-    ActionAnswerTopic,
     ActionChangeLanguage,
     ActionHandleFallback,
     ActionIdentifyParent,
     ActionSessionStart,
 )
+from dialogues.actions.knowledge import ActionAnswerFaq, ValidatePlaceForm
 
 __all__ = [
-    "ActionAnswerTopic",
+    "ActionAnswerFaq",
     "ActionChangeLanguage",
     "ActionHandleFallback",
     "ActionIdentifyParent",
     "ActionSessionStart",
+    "ValidatePlaceForm",
 ]

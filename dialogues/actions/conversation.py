@@ -8,8 +8,6 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from dialogues.knowledge.base import load_topics
-
 SUPPORTED_LANGUAGES = ("fr", "en")
 ENGLISH_HINTS = ("english", "anglais", "inglés", "ingles", "englisch")
 FALLBACK_INTENT = "nlu_fallback"
@@ -121,20 +119,3 @@ def previous_user_intent(tracker: Tracker) -> str | None:
         return None
     intent = (user_turns[-2].get("parse_data") or {}).get("intent") or {}
     return intent.get("name")
-
-
-class ActionAnswerTopic(Action):
-    """Answer a knowledge topic chosen from a button (``/ask_topic:topic=<name>``)."""
-
-    def name(self) -> str:
-        return "action_answer_topic"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        topic = tracker.get_slot("topic")
-        if topic in load_topics():
-            dispatcher.utter_message(response=f"utter_faq/{topic}")
-        else:
-            dispatcher.utter_message(response="utter_menu")
-        return [SlotSet("topic", None)]

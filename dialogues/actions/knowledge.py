@@ -58,8 +58,8 @@ class ActionAnswerFaq(Action):
             return where_to_go(dispatcher, tracker)
         if topic in load_topics():
             dispatcher.utter_message(response=f"utter_faq/{topic}")
-        else:
-            dispatcher.utter_message(response="utter_default")
+        else:  # an old or broken button: show what the assistant can do
+            dispatcher.utter_message(response="utter_menu")
         return [SlotSet("topic", None)]
 
 

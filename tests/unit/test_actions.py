@@ -8,11 +8,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from dialogues.actions.conversation import (
-    ActionAnswerTopic,
     ActionChangeLanguage,
     ActionHandleFallback,
     ActionSessionStart,
 )
+from dialogues.actions.knowledge import ActionAnswerFaq, ValidatePlaceForm
 
 
 def user_event(intent: str, text: str = "", ranking: list[dict[str, Any]] | None = None) -> dict:
@@ -84,7 +84,53 @@ async def test_asking_for_english_sets_english_and_tells_the_gateway() -> None:
 
 
 async def test_menu_topic_answers_from_the_knowledge_base() -> None:
-    messages, _ = await run(ActionAnswerTopic(), tracker([], slots={"topic": "cfa_what"}))
+    messages, _ = await run(ActionAnswerFaq(), tracker([], slots={"topic": "cfa_what"}))
     assert messages[0]["response"] == "utter_faq/cfa_what"
-    messages, _ = await run(ActionAnswerTopic(), tracker([], slots={"topic": "nope"}))
+    messages, _ = await run(ActionAnswerFaq(), tracker([], slots={"topic": "nope"}))
     assert messages[0]["response"] == "utter_menu"
+
+
+def faq_event(topic: str, text: str, entities: list[dict] | None = None) -> dict:
+    event = user_event("faq", text)
+    event["parse_data"]["entities"] = entities or []
+    event["parse_data"]["response_selector"] = {
+        "faq": {"response": {"intent_response_key": f"faq/{topic}"}}
+    }
+    return event
+
+
+async def test_knowledge_question_is_answered_from_its_topic() -> None:
+    messages, _ = await run(ActionAnswerFaq(), tracker([faq_event("bafa", "le bafa c koi")]))
+    assert messages[0]["response"] == "utter_faq/bafa"
+
+
+async def test_where_to_go_without_a_place_asks_for_it() -> None:
+    snapshot = tracker([faq_event("nearest_service", "la mission locale la plus proche")])
+    messages, events = await run(ActionAnswerFaq(), snapshot)
+    assert messages == []
+    assert {"event": "followup", "timestamp": None, "name": "place_form"} in events
+
+
+async def test_where_to_go_with_a_demo_postcode_gives_the_demo_partners() -> None:
+    snapshot = tracker([faq_event("nearest_service", "mission locale 99110")])
+    messages, _ = await run(ActionAnswerFaq(), snapshot)
+    assert messages[0]["response"] == "utter_partners_intro"
+    cards = [m for m in messages if m["response"] == "utter_partner_card"]
+    assert cards[0]["partner_name"].startswith("Mission locale du Val-de-Relais")
+
+
+async def test_where_to_go_for_an_unknown_place_points_to_the_official_locator() -> None:
+    snapshot = tracker(
+        [faq_event("nearest_service", "cio a Lyon", [{"entity": "place", "value": "Lyon"}])]
+    )
+    messages, _ = await run(ActionAnswerFaq(), snapshot)
+    assert messages[0]["response"] == "utter_partners_unknown_place"
+    assert messages[0]["place"] == "Lyon"
+
+
+async def test_place_form_refuses_an_empty_or_endless_place() -> None:
+    form = ValidatePlaceForm()
+    dispatcher = CollectingDispatcher()
+    assert await form.validate_place("  ", dispatcher, tracker([]), {}) == {"place": None}
+    assert await form.validate_place("x" * 200, dispatcher, tracker([]), {}) == {"place": None}
+    assert await form.validate_place(" 99110 ", dispatcher, tracker([]), {}) == {"place": "99110"}

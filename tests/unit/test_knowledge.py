@@ -86,3 +86,23 @@ def test_build_is_reproducible(tmp_path: Path) -> None:
     domain = yaml.safe_load((tmp_path / "a" / "rasa" / "domain.yml").read_text())
     urgent = domain["responses"]["utter_urgent_suicidal_thoughts"][0]["text"]
     assert urgent.index("3114") < 30
+
+
+def test_every_button_leads_to_an_intent_the_assistant_knows(tmp_path: Path) -> None:
+    build(tmp_path / "rasa")
+    domain = yaml.safe_load((tmp_path / "rasa" / "domain.yml").read_text())
+    intents = set(domain["intents"])
+    topics = set(TOPICS)
+    for name, variants in domain["responses"].items():
+        for variant in variants:
+            for button in variant.get("buttons", []):
+                payload = button.get("payload")
+                if payload is None:
+                    assert button["url"].startswith(("https://", "{")), name
+                    continue
+                if payload.startswith("{"):  # filled by the action (utter_check_danger)
+                    continue
+                intent, _, entities = payload[1:].partition(":")
+                assert intent in intents, f"{name}: {payload}"
+                if intent == "ask_topic":
+                    assert entities.removeprefix("topic=") in topics, f"{name}: {payload}"
