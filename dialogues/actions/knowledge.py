@@ -93,11 +93,30 @@ def where_to_go(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Even
     return [SlotSet("pending_topic", None), SlotSet("topic", None), SlotSet("place", place)]
 
 
+# Answers to "which town?" that are not a place.
+REFUSALS = {"non", "nan", "no", "nope", "pas envie", "je sais pas", "jsp", "stop", "laisse tomber"}
+# Intents that must never be swallowed as a place: they have their own answer.
+NOT_A_PLACE = ("urgent_", "request_human", "stop_messages")
+
+
 class ValidatePlaceForm(FormValidationAction):
     """Keep what the person wrote as their place, within reason."""
 
     def name(self) -> str:
         return "validate_place_form"
+
+    async def extract_place(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Take the answer to "which town?" as the place, whatever the NLU made of an
+        unknown town name (it may read "Trifouillis-les-Oies" as a "no")."""
+        if tracker.get_slot("requested_slot") != "place" or tracker.get_slot("place"):
+            return {}
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        text = (tracker.latest_message.get("text") or "").strip()
+        if intent.startswith(NOT_A_PLACE) or text.lower().strip(" .!") in REFUSALS:
+            return {}
+        return {"place": text} if text and not text.startswith("/") else {}
 
     async def validate_place(
         self,

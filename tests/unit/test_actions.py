@@ -134,3 +134,17 @@ async def test_place_form_refuses_an_empty_or_endless_place() -> None:
     assert await form.validate_place("  ", dispatcher, tracker([]), {}) == {"place": None}
     assert await form.validate_place("x" * 200, dispatcher, tracker([]), {}) == {"place": None}
     assert await form.validate_place(" 99110 ", dispatcher, tracker([]), {}) == {"place": "99110"}
+
+
+async def test_an_unknown_town_name_is_taken_as_the_place() -> None:
+    snapshot = tracker(
+        [user_event("deny", "Trifouillis-les-Oies")], slots={"requested_slot": "place"}
+    )
+    extracted = await ValidatePlaceForm().extract_place(CollectingDispatcher(), snapshot, {})
+    assert extracted == {"place": "Trifouillis-les-Oies"}
+
+
+async def test_an_urgent_message_or_a_no_is_never_taken_as_a_place() -> None:
+    for intent, text in (("urgent_no_shelter", "je dors dehors"), ("deny", "non")):
+        snapshot = tracker([user_event(intent, text)], slots={"requested_slot": "place"})
+        assert await ValidatePlaceForm().extract_place(CollectingDispatcher(), snapshot, {}) == {}
