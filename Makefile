@@ -130,14 +130,14 @@ FOLDS ?= 3
 nlu-heldout: model
 	@hash=$$(cat build/rasa/HASH); rm -rf reports/nlu-heldout; \
 	$(RASA) test nlu --model models/relais-$$hash.tar.gz --nlu build/heldout \
-	  --out reports/nlu-heldout --errors --successes > build/nlu-heldout.log 2>&1 \
+	  --out reports/nlu-heldout --successes > build/nlu-heldout.log 2>&1 \
 	  || { tail -30 build/nlu-heldout.log; exit 1; }
 	$(PY) -m nlu.report reports/nlu-heldout --out reports/nlu-heldout.md
 
 nlu-eval: nlu-heldout
 	@rm -rf reports/nlu-cv; \
 	$(RASA) test nlu --cross-validation --folds $(FOLDS) --config build/rasa/config.yml \
-	  --nlu build/rasa/data/nlu --domain build/rasa/domain.yml --out reports/nlu-cv --errors \
+	  --nlu build/rasa/data/nlu --domain build/rasa/domain.yml --out reports/nlu-cv \
 	  > build/nlu-cv.log 2>&1 || { tail -30 build/nlu-cv.log; exit 1; }
 	$(PY) -m nlu.report reports/nlu-cv reports/nlu-heldout --out reports/nlu-eval.md
 

@@ -2,7 +2,7 @@
 
 Usage: python -m nlu.report RESULTS_DIR [RESULTS_DIR ...] --out reports/nlu-eval.md
 Each RESULTS_DIR is the ``--out`` folder of one ``rasa test nlu`` run (cross-validation or
-held-out); it must hold intent_report.json and intent_errors.json (run with --errors), and
+held-out); it must hold intent_report.json and intent_errors.json (written by default), and
 response_selection_report.json / response_selection_errors.json when faq topics were tested.
 """
 
