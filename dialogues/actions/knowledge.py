@@ -53,7 +53,7 @@ class ActionAnswerFaq(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        topic = tracker.get_slot("pending_topic") or tracker.get_slot("topic") or faq_topic(tracker)
+        topic = chosen_topic(tracker)
         if topic == NEAREST:
             return where_to_go(dispatcher, tracker)
         if topic in load_topics():
@@ -61,6 +61,15 @@ class ActionAnswerFaq(Action):
         else:  # an old or broken button: show what the assistant can do
             dispatcher.utter_message(response="utter_menu")
         return [SlotSet("topic", None)]
+
+
+def chosen_topic(tracker: Tracker) -> str | None:
+    """The topic to answer now: the one waiting for the place form when that form just
+    ended, else a menu button's topic, else what the latest message asked. A topic left
+    waiting by an interrupted form never hijacks a later question."""
+    if tracker.latest_action_name == "place_form" and tracker.get_slot("pending_topic"):
+        return str(tracker.get_slot("pending_topic"))
+    return tracker.get_slot("topic") or faq_topic(tracker)
 
 
 def where_to_go(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:

@@ -28,9 +28,11 @@ def user_event(intent: str, text: str = "", ranking: list[dict[str, Any]] | None
     }
 
 
-def tracker(events: list[dict], slots: dict[str, Any] | None = None) -> Tracker:
+def tracker(
+    events: list[dict], slots: dict[str, Any] | None = None, after: str = "action_listen"
+) -> Tracker:
     latest = events[-1]["parse_data"] if events else {}
-    return Tracker("u1", slots or {}, latest, events, False, None, {}, "action_listen")
+    return Tracker("u1", slots or {}, latest, events, False, None, {}, after)
 
 
 async def run(action: Any, snapshot: Tracker) -> tuple[list[dict], list[dict]]:
@@ -148,3 +150,21 @@ async def test_an_urgent_message_or_a_no_is_never_taken_as_a_place() -> None:
     for intent, text in (("urgent_no_shelter", "je dors dehors"), ("deny", "non")):
         snapshot = tracker([user_event(intent, text)], slots={"requested_slot": "place"})
         assert await ValidatePlaceForm().extract_place(CollectingDispatcher(), snapshot, {}) == {}
+
+
+async def test_the_place_form_ending_answers_the_waiting_topic() -> None:
+    snapshot = tracker(
+        [user_event("nlu_fallback", "99110")],
+        slots={"pending_topic": "nearest_service", "place": "99110"},
+        after="place_form",
+    )
+    messages, _ = await run(ActionAnswerFaq(), snapshot)
+    assert messages[0]["response"] == "utter_partners_intro"
+
+
+async def test_a_topic_left_waiting_never_hijacks_a_later_question() -> None:
+    snapshot = tracker(
+        [faq_event("bafa", "le bafa c koi")], slots={"pending_topic": "nearest_service"}
+    )
+    messages, _ = await run(ActionAnswerFaq(), snapshot)
+    assert messages[0]["response"] == "utter_faq/bafa"
