@@ -7,6 +7,9 @@ from typing import Any, Literal
 
 SenderName = Literal["bot", "referent", "system"]
 
+# The longest message a person may send, on every channel (shared/spec/http-api.md).
+MAX_TEXT = 2000
+
 
 @dataclass(frozen=True, slots=True)
 class Button:

@@ -19,14 +19,13 @@ from telegram.ext import (
 
 from bot.conversations.models import Channel, User
 from bot.i18n import format_number, gettext, normalise_locale
-from bot.messages import Button, InboundMessage, OutboundMessage, RouteResult
+from bot.messages import MAX_TEXT, Button, InboundMessage, OutboundMessage, RouteResult
 
 if TYPE_CHECKING:
     from bot.gateway import Gateway
 
 logger = logging.getLogger(__name__)
 
-MAX_TEXT = 2000
 CALLBACK_LIMIT = 64  # bytes: Telegram's limit on callback_data
 CALLBACK_HASH_PREFIX = "h:"
 START_PAYLOAD = "/greet"

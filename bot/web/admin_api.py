@@ -9,7 +9,8 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ConfigDict
 
 from bot.engine_client import EngineUnavailableError
-from bot.web.chat_api import MAX_TEXT, bearer, gateway_of
+from bot.messages import MAX_TEXT
+from bot.web.chat_api import bearer, gateway_of
 from bot.web.errors import ApiError
 from handoff.levels import level_of
 

@@ -17,11 +17,10 @@ from bot.conversations.models import Channel, Conversation, Delivery, Direction,
 from bot.db import session_scope
 from bot.gateway import Gateway
 from bot.i18n import format_number, gettext, normalise_locale
-from bot.messages import InboundMessage
+from bot.messages import MAX_TEXT, InboundMessage
 from bot.web import sessions as web_sessions
 from bot.web.errors import ApiError
 
-MAX_TEXT = 2000
 MAX_PAYLOAD = 500
 TOKEN_COOKIE = "relais_chat_token"  # noqa: S105 (a cookie name)
 HEARTBEAT_SECONDS = 15.0
