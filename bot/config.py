@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     model_dir: Path = PROJECT_ROOT / "models"
     var_dir: Path = PROJECT_ROOT / "var"
 
+    # Human handoff: where référents and supervisors are alerted (a Telegram group id each),
+    # the working hours used when a territory has none, and the console's public address.
+    referents_telegram_chat_id: int | None = None
+    supervisors_telegram_chat_id: int | None = None
+    working_hours: dict[str, str] = Field(default_factory=lambda: {"mon-fri": "09:00-17:30"})
+    public_url: str | None = None
+
     rasa_timeout_seconds: float = 30.0
     log_level: str = "INFO"
 
@@ -67,6 +74,10 @@ class Settings(BaseSettings):
     @property
     def engine_url(self) -> str:
         return (self.rasa_url or f"http://127.0.0.1:{self.rasa_port}").rstrip("/")
+
+    @property
+    def console_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/") + "/console"
 
     @property
     def action_server_url(self) -> str:

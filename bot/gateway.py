@@ -18,8 +18,12 @@ from bot.engine_client import EngineClient
 from bot.events import EventBus
 from bot.messages import OutboundMessage
 from bot.router import ConversationRouter
+from handoff.desk import HandoffDesk
+from handoff.notify import Notifier
 
 logger = logging.getLogger(__name__)
+
+ESCALATION_CHECK_SECONDS = 30
 
 
 @dataclass
@@ -31,30 +35,52 @@ class Gateway:
     router: ConversationRouter
     bus: EventBus
     scheduler: AsyncIOScheduler
+    desk: HandoffDesk
     telegram: Any = None  # telegram.ext.Application when the channel is on
     _http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=3.0))
 
     @classmethod
-    def build(cls, settings: Settings) -> Gateway:
+    def build(cls, settings: Settings, engine: EngineClient | None = None) -> Gateway:
+        """Assemble the gateway; unit tests pass a stand-in engine."""
         db_engine = make_engine(settings.database_url)
         sessions = make_session_factory(db_engine)
-        engine = EngineClient(
+        engine = engine or EngineClient(
             settings.engine_url, settings.rasa_token, settings.rasa_timeout_seconds
         )
-        router = ConversationRouter(sessions, engine)
+        notifier = Notifier(
+            settings.console_url,
+            settings.referents_telegram_chat_id,
+            settings.supervisors_telegram_chat_id,
+        )
+        desk = HandoffDesk(
+            sessions, engine, EventBus(), notifier, settings.tz, settings.working_hours
+        )
+        router = ConversationRouter(sessions, engine, desk)
+        desk.attach(router.push)
         bus = EventBus()
         scheduler = AsyncIOScheduler(timezone=settings.tz)
-        gateway = cls(settings, db_engine, sessions, engine, router, bus, scheduler)
+        gateway = cls(settings, db_engine, sessions, engine, router, bus, scheduler, desk)
         router.register_channel(Channel.WEB, gateway.push_web)
         router.actions_ok = gateway.actions_ok
         return gateway
 
     async def start(self) -> None:
+        # Waiting too long (urgent over 5 min, others over 24 h) is escalated to supervisors.
+        self.scheduler.add_job(
+            self.desk.escalate,
+            "interval",
+            seconds=ESCALATION_CHECK_SECONDS,
+            id="handoff-escalation",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
         self.scheduler.start()
         if self.settings.telegram_bot_token:
             from bot.telegram.channel import start_telegram
 
             self.telegram = await start_telegram(self)
+            self.desk.notifier.bot = self.telegram.bot
 
     async def stop(self) -> None:
         if self.telegram is not None:

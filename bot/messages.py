@@ -33,9 +33,13 @@ class OutboundMessage:
     text: str | None
     buttons: tuple[Button, ...] = ()
     sender: SenderName = "bot"
+    # The handoff state this message announces (queue position, a référent joined...).
+    handoff: HandoffState | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text, "buttons": [b.to_dict() for b in self.buttons]}
+        if self.handoff is not None:
+            data["handoff"] = self.handoff.to_dict()
         return data
 
 
@@ -72,3 +76,13 @@ class RouteResult:
     set_locale: str | None = None
     # True when the inbound message repeats one already handled (same client id).
     duplicate: bool = False
+
+
+@dataclass(slots=True)
+class DeskReply:
+    """What the human desk answers the person, and what the référents' side must hear
+    once the change is committed."""
+
+    messages: list[OutboundMessage] = field(default_factory=list)
+    queue_changed: bool = False
+    urgent_handoff_id: int | None = None

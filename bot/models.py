@@ -6,5 +6,23 @@ Each table is owned (defined and written) by one module; this file only gathers 
 from bot.conversations.models import Conversation, Message, User
 from bot.db import Base
 from bot.web.sessions import WebChatSession
+from handoff.models import (
+    ConsoleSession,
+    Handoff,
+    HandoffEvent,
+    HandoffNote,
+    Referent,
+)
 
-__all__ = ["Base", "Conversation", "Message", "User", "WebChatSession"]
+__all__ = [
+    "Base",
+    "ConsoleSession",
+    "Conversation",
+    "Handoff",
+    "HandoffEvent",
+    "HandoffNote",
+    "Message",
+    "Referent",
+    "User",
+    "WebChatSession",
+]

@@ -20,6 +20,7 @@ from bot.engine_client import EngineClient, EngineUnavailableError
 from bot.i18n import SUPPORTED_LOCALES, gettext
 from bot.messages import (
     Button,
+    DeskReply,
     HandoffState,
     InboundMessage,
     OutboundMessage,
@@ -32,19 +33,43 @@ logger = logging.getLogger(__name__)
 
 
 class HumanDesk(Protocol):
-    """What the router needs from the handoff package."""
+    """What the router needs from the handoff package (``handoff.desk.HandoffDesk``)."""
 
     def state(self, session: Session, conversation_id: str) -> HandoffState | None:
         """The handoff state when a human holds (or is awaited for) the conversation."""
+
+    def owns(self, payload: str | None) -> bool:
+        """True for the desk's own buttons (consent, cancel): they never reach the bot."""
+
+    def answer(self, session: Session, ref: UserRef, payload: str) -> DeskReply:
+        """Act on one of the desk's buttons."""
+
+    def request(self, session: Session, ref: UserRef, instruction: dict[str, Any]) -> DeskReply:
+        """The dialogue asked for a person."""
+
+    async def publish(self, reply: DeskReply) -> None:
+        """Tell the référents' side about a committed change."""
 
     async def relay_from_user(self, conversation_id: str, message_id: int) -> None:
         """Tell the référent side that the young person wrote."""
 
 
 class NoHumanDesk:
-    """Until a desk is plugged in, the bot answers everything."""
+    """Without a desk (unit tests of one piece), the bot answers everything."""
 
     def state(self, session: Session, conversation_id: str) -> HandoffState | None:
+        return None
+
+    def owns(self, payload: str | None) -> bool:
+        return False
+
+    def answer(self, session: Session, ref: UserRef, payload: str) -> DeskReply:
+        return DeskReply()
+
+    def request(self, session: Session, ref: UserRef, instruction: dict[str, Any]) -> DeskReply:
+        return DeskReply()
+
+    async def publish(self, reply: DeskReply) -> None:
         return None
 
     async def relay_from_user(self, conversation_id: str, message_id: int) -> None:
@@ -118,11 +143,24 @@ class ConversationRouter:
                 client_message_id=inbound.client_message_id,
             )
             message_id = message.id
+            desk_reply: DeskReply | None = None
+            if self.desk.owns(inbound.payload):
+                # The desk's own buttons (consent, cancel) are answered by the desk.
+                desk_reply = self.desk.answer(session, ref, inbound.payload or "")
+                store.set_delivery(session, message_id, Delivery.DONE)
+                store.record_outbound(
+                    session, conversation.id, desk_reply.messages, reply_to_id=message_id
+                )
             handoff = self.desk.state(session, conversation.id)
-            if handoff is not None and handoff.status in ("waiting", "assigned"):
+            held = desk_reply is None and handoff is not None
+            if held:
                 store.set_delivery(session, message_id, Delivery.HELD_FOR_HUMAN)
 
-        if handoff is not None and handoff.status in ("waiting", "assigned"):
+        if desk_reply is not None:
+            await self.desk.publish(desk_reply)
+            return RouteResult(messages=desk_reply.messages, handoff=handoff)
+        if held:
+            # A human is awaited or holds the conversation: the bot stays silent.
             await self.desk.relay_from_user(ref.conversation_id, message_id)
             return RouteResult(messages=[], handoff=handoff)
 
@@ -163,28 +201,47 @@ class ConversationRouter:
                 OutboundMessage(text=gettext(ref.locale, "engine-no-answer"), sender="system")
             ]
         result = RouteResult(messages=replies)
+        desk_reply: DeskReply | None = None
         with session_scope(self._sessions) as session:
             store.set_delivery(session, message_id, Delivery.DONE)
-            store.record_outbound(session, ref.conversation_id, replies, reply_to_id=message_id)
-            result.set_locale = self._apply_custom(session, ref, custom)
+            result.set_locale = self._apply_custom(session, ref, custom, message_id)
+            if isinstance(custom.get("handoff"), dict):
+                # The dialogue asked for a person: the desk adds consent and queue messages.
+                locale_ref = (
+                    UserRef(ref.user_id, ref.conversation_id, result.set_locale, ref.channel)
+                    if result.set_locale
+                    else ref
+                )
+                desk_reply = self.desk.request(session, locale_ref, custom["handoff"])
+                result.messages = [*replies, *desk_reply.messages]
+            store.record_outbound(
+                session, ref.conversation_id, result.messages, reply_to_id=message_id
+            )
             result.handoff = self.desk.state(session, ref.conversation_id)
+        if desk_reply is not None:
+            await self.desk.publish(desk_reply)
         return result
 
-    def _apply_custom(self, session: Session, ref: UserRef, custom: dict[str, Any]) -> str | None:
-        """Apply instructions the dialogue sent as ``custom`` JSON (e.g. a language change)."""
+    def _apply_custom(
+        self, session: Session, ref: UserRef, custom: dict[str, Any], message_id: int
+    ) -> str | None:
+        """Apply instructions the dialogue sent as ``custom`` JSON (language, not understood)."""
+        if custom.get("not_understood") is True:
+            store.mark_not_understood(session, message_id)
         locale = custom.get("set_locale")
         if isinstance(locale, str) and locale in SUPPORTED_LOCALES and locale != ref.locale:
             store.set_locale(session, ref.user_id, locale)
             return locale
         return None
 
-    async def push(self, user_id: str, message: OutboundMessage) -> None:
-        """Deliver a message that is not a reply (référent, reminder, queue update)."""
+    async def push(self, user_id: str, message: OutboundMessage) -> int | None:
+        """Deliver a message that is not a reply (référent, reminder, queue update); return
+        the id of the recorded message."""
         with session_scope(self._sessions) as session:
             user = session.get(User, user_id)
             if user is None:
                 logger.warning("push to an unknown user skipped")
-                return
+                return None
             conversation = store.current_conversation(session, user)
             (row,) = store.record_outbound(
                 session, conversation.id, [message], delivery=Delivery.PENDING
@@ -203,6 +260,7 @@ class ConversationRouter:
         if delivery is not Delivery.PENDING:
             with session_scope(self._sessions) as session:
                 store.set_delivery(session, row_id, delivery)
+        return row_id
 
 
 def _as_outbound(row: Message) -> OutboundMessage:

@@ -7,7 +7,7 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db import Base, str_enum, utcnow
@@ -101,6 +101,8 @@ class Message(Base):
     # The inbound message this outbound one answers (replay of idempotent sends).
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     delivery: Mapped[Delivery] = mapped_column(str_enum(Delivery, 24), default=Delivery.PENDING)
+    # Inbound: the assistant did not understand it (the content team's to-do list).
+    not_understood: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")

@@ -122,6 +122,10 @@ def set_delivery(session: Session, message_id: int, delivery: Delivery) -> None:
     session.execute(update(Message).where(Message.id == message_id).values(delivery=delivery))
 
 
+def mark_not_understood(session: Session, message_id: int) -> None:
+    session.execute(update(Message).where(Message.id == message_id).values(not_understood=True))
+
+
 def replies_to(session: Session, message_id: int) -> list[Message]:
     return list(
         session.scalars(

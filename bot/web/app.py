@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.gateway import Gateway
 from bot.web import admin_api, chat_api
 from bot.web.errors import install_error_handlers
+from handoff.console import api as console_api
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -35,6 +36,8 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(chat_api.router)
     app.include_router(admin_api.router)
+    app.include_router(console_api.page_router)
+    app.include_router(console_api.router)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:
@@ -51,4 +54,9 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> FastAPI:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+    app.mount(
+        "/console/static",
+        StaticFiles(directory=console_api.STATIC_DIR, check_dir=False),
+        name="console-static",
+    )
     return app

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.orm import Session, sessionmaker
-
 from bot.config import Settings
-from bot.conversations.models import Channel
-from bot.db import make_engine, make_session_factory
 from bot.engine_client import EngineUnavailableError
-from bot.events import EventBus
 from bot.gateway import Gateway
 from bot.messages import Button, OutboundMessage
-from bot.router import ConversationRouter
+
+# Texts the stand-in answers by asking for a person, like the real dialogue does.
+HANDOFF_TEXTS = {
+    "/urgent_violence": ("urgent", "urgent_violence"),
+    "/request_human": ("normal", "request_human"),
+    "/mental_health_struggle": ("high", "mental_health_struggle"),
+}
 
 
 class FakeEngine:
@@ -24,6 +24,7 @@ class FakeEngine:
         self.up = True
         self.silent = False  # answers 200 with no message, as Rasa does when an action fails
         self.received: list[tuple[str, str, dict[str, Any]]] = []
+        self.triggered: list[tuple[str, str, dict[str, Any]]] = []
 
     async def send(
         self, sender_id: str, text: str, metadata: dict[str, Any]
@@ -33,8 +34,21 @@ class FakeEngine:
         self.received.append((sender_id, text, metadata))
         if self.silent:
             return [], {}
+        if text in HANDOFF_TEXTS:
+            # As action_request_handoff does: the answer, then the instruction to the desk.
+            priority, reason = HANDOFF_TEXTS[text]
+            custom = {"handoff": {"priority": priority, "reason": reason, "place": None}}
+            return [OutboundMessage(text=f"answer to {reason}")], custom
         reply = OutboundMessage(text=f"echo: {text}", buttons=(Button("Oui", "/affirm"),))
         return [reply], {}
+
+    async def trigger_intent(
+        self, sender_id: str, intent: str, entities: dict[str, Any] | None = None
+    ) -> tuple[list[OutboundMessage], dict[str, Any]]:
+        if not self.up:
+            raise EngineUnavailableError
+        self.triggered.append((sender_id, intent, entities or {}))
+        return [OutboundMessage(text=f"back: {intent}")], {}
 
     async def parse(self, text: str) -> dict[str, Any]:
         if not self.up:
@@ -49,17 +63,6 @@ class FakeEngine:
 
 
 def gateway_with(settings: Settings, engine: FakeEngine) -> Gateway:
-    db_engine = make_engine(settings.database_url)
-    sessions: sessionmaker[Session] = make_session_factory(db_engine)
-    router = ConversationRouter(sessions, engine)  # type: ignore[arg-type]
-    gateway = Gateway(
-        settings,
-        db_engine,
-        sessions,
-        engine,
-        router,
-        EventBus(),  # type: ignore[arg-type]
-        AsyncIOScheduler(timezone=settings.tz),
-    )
-    router.register_channel(Channel.WEB, gateway.push_web)
+    gateway = Gateway.build(settings, engine)  # type: ignore[arg-type]
+    gateway.router.actions_ok = None  # no action server behind the stand-in engine
     return gateway

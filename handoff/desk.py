@@ -1,0 +1,457 @@
+"""The human desk: what the gateway does when a person is needed.
+
+The dialogue raises a handoff with a ``custom`` instruction; the router hands it here. The
+desk opens the handoff (``handoff.queue``), asks the person's consent to share the
+conversation (urgent: the numbers came first, the consent question right after), tells them
+their place in the queue and, outside working hours, when someone will answer. On the
+référent side it claims, relays messages both ways, releases, transfers and closes, then
+hands the conversation back to the bot. Console screens and the référents' Telegram chat
+are told through ``publish`` and the notifier.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.conversations.models import Message, User
+from bot.db import session_scope, utcnow
+from bot.engine_client import EngineClient, EngineUnavailableError
+from bot.events import EventBus
+from bot.i18n import format_when, gettext
+from bot.messages import Button, DeskReply, HandoffState, OutboundMessage
+from dialogues.directory.partners import load_directory, territory_of
+from dialogues.knowledge.base import load_facts
+from handoff import queue
+from handoff.hours import WorkingHours
+from handoff.models import (
+    HELD_STATUSES,
+    Handoff,
+    HandoffStatus,
+    Outcome,
+    Priority,
+    Referent,
+)
+from handoff.notify import Notifier
+from handoff.queue import ClaimResult
+
+if TYPE_CHECKING:
+    from bot.router import UserRef
+
+logger = logging.getLogger(__name__)
+
+CONSOLE = "console"  # the console bus key every console stream listens to
+RESUME_INTENT = "handoff_ended"
+PAYLOAD_SHARE = "/handoff_share_yes"
+PAYLOAD_NO_SHARE = "/handoff_share_no"
+PAYLOAD_DECLINE = "/handoff_decline"
+PAYLOAD_CANCEL = "/handoff_cancel"
+DESK_PAYLOADS = (PAYLOAD_SHARE, PAYLOAD_NO_SHARE, PAYLOAD_DECLINE, PAYLOAD_CANCEL)
+
+Pusher = Callable[[str, OutboundMessage], Awaitable[int | None]]
+
+
+class DeskError(Exception):
+    """A référent action the handoff's state does not allow; the words are for the console."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def under_16(age: Any) -> bool:
+    try:
+        return int(str(age).strip().split()[0]) < 16
+    except (ValueError, IndexError):
+        return False
+
+
+def format_duration(delta: dt.timedelta, locale: str) -> str:
+    minutes = max(1, round(delta.total_seconds() / 60))
+    if minutes < 90:
+        return gettext(locale, "duration-minutes", n=minutes)
+    hours = round(minutes / 60)
+    if hours < 48:
+        return gettext(locale, "duration-hours", n=hours)
+    return gettext(locale, "duration-days", n=round(hours / 24))
+
+
+class HandoffDesk:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        engine: EngineClient,
+        bus: EventBus,
+        notifier: Notifier,
+        tz: dt.tzinfo,
+        default_hours: dict[str, str] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._engine = engine
+        self.bus = bus
+        self.notifier = notifier
+        self._tz = tz
+        self._default_hours = WorkingHours.parse(default_hours)
+        self._hours = {
+            t.id: WorkingHours.parse(t.working_hours) for t in load_directory() if t.working_hours
+        }
+        self._push: Pusher | None = None
+
+    def attach(self, push: Pusher) -> None:
+        """How to deliver a message to a person (the router's ``push``)."""
+        self._push = push
+
+    # --- the router's side ----------------------------------------------------------
+    def state(self, session: Session, conversation_id: str) -> HandoffState | None:
+        handoff = queue.open_handoff(session, conversation_id)
+        if handoff is None or handoff.status not in HELD_STATUSES:
+            return None
+        return self._state_of(session, handoff)
+
+    def _state_of(self, session: Session, handoff: Handoff) -> HandoffState:
+        status = "assigned" if handoff.status is HandoffStatus.ASSIGNED else "waiting"
+        if handoff.status is HandoffStatus.CLOSED:
+            status = "closed"
+        return HandoffState(status, handoff.priority.value, queue.position(session, handoff))  # type: ignore[arg-type]
+
+    def owns(self, payload: str | None) -> bool:
+        return payload in DESK_PAYLOADS
+
+    def request(self, session: Session, ref: UserRef, instruction: dict[str, Any]) -> DeskReply:
+        """The dialogue asked for a person: open (or raise) the handoff, then ask consent."""
+        try:
+            priority = Priority(str(instruction.get("priority") or "normal"))
+        except ValueError:
+            priority = Priority.NORMAL
+        place = instruction.get("place")
+        handoff, created = queue.request(
+            session,
+            queue.Request(
+                conversation_id=ref.conversation_id,
+                user_id=ref.user_id,
+                priority=priority,
+                reason=str(instruction.get("reason") or "request_human"),
+                territory_id=territory_of(str(place)) if place else None,
+                under_16=under_16(instruction.get("age")),
+            ),
+        )
+        locale = ref.locale
+        reply = DeskReply(queue_changed=handoff.status is HandoffStatus.WAITING)
+        if handoff.status is HandoffStatus.WAITING:
+            if priority is Priority.URGENT:
+                reply.urgent_handoff_id = handoff.id
+                reply.messages.append(self._say(locale, "handoff-urgent-queued"))
+                reply.messages.extend(self._outside_hours(handoff, locale))
+            if handoff.share_history is None:
+                reply.messages.append(
+                    self._say(
+                        locale,
+                        "handoff-urgent-consent",
+                        buttons=self._consent_buttons(locale, decline=False),
+                    )
+                )
+        elif handoff.status is HandoffStatus.REQUESTED:
+            reply.messages.append(
+                self._say(locale, "handoff-consent", buttons=self._consent_buttons(locale))
+            )
+        logger.info("handoff %s %s (%s)", handoff.id, "opened" if created else "raised", priority)
+        return reply
+
+    def answer(self, session: Session, ref: UserRef, payload: str) -> DeskReply:
+        """A consent or cancel button of the desk was pressed."""
+        handoff = queue.open_handoff(session, ref.conversation_id)
+        locale = ref.locale
+        reply = DeskReply()
+        if handoff is None:
+            reply.messages.append(self._say(locale, "handoff-not-current"))
+            return reply
+        if payload in (PAYLOAD_SHARE, PAYLOAD_NO_SHARE):
+            share = payload == PAYLOAD_SHARE
+            was_requested = handoff.status is HandoffStatus.REQUESTED
+            queue.answer_consent(session, handoff, share)
+            reply.queue_changed = True
+            if was_requested:
+                reply.messages.append(self._queued_notice(session, handoff, locale, share))
+                reply.messages.extend(self._outside_hours(handoff, locale))
+            else:
+                reply.messages.append(self._say(locale, "handoff-consent-recorded"))
+        elif payload == PAYLOAD_DECLINE and handoff.status is HandoffStatus.REQUESTED:
+            queue.decline(session, handoff)
+            reply.messages.append(self._say(locale, "handoff-declined"))
+        elif payload == PAYLOAD_CANCEL and handoff.status in (
+            HandoffStatus.REQUESTED,
+            HandoffStatus.WAITING,
+        ):
+            queue.cancel(session, handoff)
+            reply.queue_changed = True
+            reply.messages.append(self._say(locale, "handoff-cancelled"))
+        else:
+            reply.messages.append(self._say(locale, "handoff-not-current"))
+        return reply
+
+    async def publish(self, reply: DeskReply) -> None:
+        """Tell the console (and the référents' chat) what a committed change means."""
+        if reply.queue_changed or reply.urgent_handoff_id is not None:
+            self.bus.publish(CONSOLE, {"type": "queue"})
+        if reply.urgent_handoff_id is not None:
+            with session_scope(self._sessions) as session:
+                handoff = session.get(Handoff, reply.urgent_handoff_id)
+                audience = _audience(handoff) if handoff else {}
+                reason = handoff.reason if handoff else ""
+                territory = handoff.territory_id if handoff else None
+            self.bus.publish(
+                CONSOLE, {"type": "urgent", "handoff_id": reply.urgent_handoff_id, **audience}
+            )
+            await self.notifier.urgent(reply.urgent_handoff_id, reason, territory)
+
+    async def relay_from_user(self, conversation_id: str, message_id: int) -> None:
+        """The person wrote while a human is awaited or holds the conversation."""
+        with session_scope(self._sessions) as session:
+            handoff = queue.open_handoff(session, conversation_id)
+            message = session.get(Message, message_id)
+            if handoff is None or message is None:
+                return
+            event = {
+                "type": "message",
+                "handoff_id": handoff.id,
+                "message": message_view(message),
+                **_audience(handoff),
+            }
+        self.bus.publish(CONSOLE, event)
+
+    # --- the référent's side ----------------------------------------------------------
+    async def claim(self, handoff_id: int, referent_id: str) -> ClaimResult:
+        with session_scope(self._sessions) as session:
+            referent = _referent(session, referent_id)
+            result = queue.claim(session, handoff_id, referent)
+            if result is not ClaimResult.CLAIMED:
+                return result
+            handoff = session.get(Handoff, handoff_id)
+            assert handoff is not None
+            user_id, name = handoff.user_id, referent.display_name
+            state = self._state_of(session, handoff)
+            locale = _locale(session, user_id)
+        await self._tell(user_id, gettext(locale, "handoff-claimed", name=name), state)
+        self.bus.publish(CONSOLE, {"type": "queue"})
+        return result
+
+    async def send(self, handoff_id: int, referent_id: str, text: str) -> dict[str, Any]:
+        """A référent's message, delivered to the person on their channel."""
+        with session_scope(self._sessions) as session:
+            referent = _referent(session, referent_id)
+            handoff = self._held(session, handoff_id, referent)
+            user_id, audience = handoff.user_id, _audience(handoff)
+        assert self._push is not None
+        message_id = await self._push(user_id, OutboundMessage(text=text, sender="referent"))
+        with session_scope(self._sessions) as session:
+            row = session.get(Message, message_id) if message_id else None
+            view = message_view(row) if row else {"text": text, "sender": "referent"}
+        self.bus.publish(
+            CONSOLE, {"type": "message", "handoff_id": handoff_id, "message": view, **audience}
+        )
+        return view
+
+    async def release(self, handoff_id: int, referent_id: str) -> None:
+        with session_scope(self._sessions) as session:
+            referent = _referent(session, referent_id)
+            handoff = self._held(session, handoff_id, referent)
+            queue.release(session, handoff, referent)
+            session.flush()
+            state = self._state_of(session, handoff)
+            user_id, locale = handoff.user_id, _locale(session, handoff.user_id)
+        text = gettext(locale, "handoff-released", position=state.position or 1)
+        await self._tell(user_id, text, state)
+        self.bus.publish(CONSOLE, {"type": "queue"})
+
+    async def transfer(
+        self, handoff_id: int, referent_id: str, colleague_id: str, *, supervisor: bool = False
+    ) -> None:
+        with session_scope(self._sessions) as session:
+            referent = _referent(session, referent_id)
+            colleague = session.get(Referent, colleague_id)
+            handoff = session.get(Handoff, handoff_id)
+            if colleague is None or handoff is None or not queue.can_see(referent, handoff):
+                raise DeskError(404, "Conversation ou collègue introuvable.")
+            try:
+                if supervisor:
+                    queue.assign(session, handoff, referent, colleague)
+                else:
+                    queue.transfer(session, handoff, referent, colleague)
+            except queue.QueueError as exc:
+                raise DeskError(409, _french(exc)) from exc
+            state = self._state_of(session, handoff)
+            user_id, locale, name = (
+                handoff.user_id,
+                _locale(session, handoff.user_id),
+                colleague.display_name,
+            )
+        await self._tell(user_id, gettext(locale, "handoff-transferred", name=name), state)
+        self.bus.publish(CONSOLE, {"type": "queue"})
+
+    async def close(self, handoff_id: int, referent_id: str, outcome: Outcome) -> None:
+        """Close with an outcome (or hand back to the bot); the bot resumes."""
+        with session_scope(self._sessions) as session:
+            referent = _referent(session, referent_id)
+            handoff = self._held(session, handoff_id, referent)
+            queue.close(session, handoff, referent, outcome)
+            user_id = handoff.user_id
+            locale = _locale(session, user_id)
+        self.bus.publish(CONSOLE, {"type": "queue"})
+        await self.resume_bot(user_id, locale, outcome)
+
+    async def resume_bot(self, user_id: str, locale: str, outcome: Outcome) -> None:
+        """The bot takes the conversation back and knows a human handled it."""
+        assert self._push is not None
+        try:
+            messages, _custom = await self._engine.trigger_intent(
+                user_id, RESUME_INTENT, {"outcome": outcome.value}
+            )
+        except EngineUnavailableError:
+            logger.warning("engine unavailable when handing back; the gateway says it")
+            messages = []
+        if not messages:
+            messages = [
+                OutboundMessage(text=gettext(locale, "handoff-back-to-bot"), sender="system")
+            ]
+        closed = HandoffState("closed", "normal", None)
+        for message in messages:
+            await self._push(user_id, _with_state(message, closed))
+
+    async def escalate(self) -> int:
+        """Flag and escalate handoffs waiting too long (a scheduled job)."""
+        with session_scope(self._sessions) as session:
+            due = [(h.id, h.priority, h.territory_id) for h in queue.due_for_escalation(session)]
+        for handoff_id, priority, territory in due:
+            await self.notifier.escalated(handoff_id, priority.value, territory)
+        if due:
+            self.bus.publish(CONSOLE, {"type": "queue"})
+        return len(due)
+
+    # --- helpers ----------------------------------------------------------------------
+    def _held(self, session: Session, handoff_id: int, referent: Referent) -> Handoff:
+        handoff = session.get(Handoff, handoff_id)
+        if handoff is None or not queue.can_see(referent, handoff):
+            raise DeskError(404, "Conversation introuvable.")
+        if handoff.status is not HandoffStatus.ASSIGNED:
+            raise DeskError(409, "Cette conversation n'est plus prise en charge.")
+        if handoff.referent_id != referent.id and not referent.is_supervisor:
+            raise DeskError(409, "Une ou un collègue tient cette conversation.")
+        return handoff
+
+    async def _tell(self, user_id: str, text: str, state: HandoffState) -> None:
+        assert self._push is not None
+        await self._push(user_id, OutboundMessage(text=text, sender="system", handoff=state))
+
+    def _say(
+        self, locale: str, key: str, buttons: tuple[Button, ...] = (), **params: object
+    ) -> OutboundMessage:
+        return OutboundMessage(
+            text=gettext(locale, key, **params), buttons=buttons, sender="system"
+        )
+
+    def _consent_buttons(self, locale: str, decline: bool = True) -> tuple[Button, ...]:
+        buttons = [
+            Button(gettext(locale, "handoff-button-share"), PAYLOAD_SHARE),
+            Button(gettext(locale, "handoff-button-no-share"), PAYLOAD_NO_SHARE),
+        ]
+        if decline:
+            buttons.append(Button(gettext(locale, "handoff-button-decline"), PAYLOAD_DECLINE))
+        return tuple(buttons)
+
+    def _queued_notice(
+        self, session: Session, handoff: Handoff, locale: str, share: bool
+    ) -> OutboundMessage:
+        wait = queue.typical_wait(session, handoff.priority)
+        estimate = (
+            gettext(locale, "handoff-estimate", duration=format_duration(wait, locale))
+            if wait is not None
+            else gettext(locale, "handoff-estimate-unknown")
+        )
+        key = "handoff-queued" if share else "handoff-queued-no-share"
+        return self._say(
+            locale,
+            key,
+            buttons=(Button(gettext(locale, "handoff-button-cancel"), PAYLOAD_CANCEL),),
+            position=queue.position(session, handoff) or 1,
+            estimate=estimate,
+        )
+
+    def hours_of(self, territory_id: str | None) -> WorkingHours:
+        return self._hours.get(territory_id or "", self._default_hours)
+
+    def _outside_hours(self, handoff: Handoff, locale: str) -> list[OutboundMessage]:
+        hours = self.hours_of(handoff.territory_id)
+        now = utcnow()
+        if hours.is_open(now, self._tz):  # type: ignore[arg-type]
+            return []
+        opening = hours.next_opening(now, self._tz)  # type: ignore[arg-type]
+        when = format_when(opening, locale, self._tz) if opening else "?"
+        if handoff.priority is Priority.URGENT:
+            facts = load_facts()
+            return [
+                self._say(
+                    locale,
+                    "handoff-outside-hours-urgent",
+                    when=when,
+                    emergency=facts["emergency_eu"].value,
+                    sms=facts["emergency_sms"].value,
+                    suicide_line=facts["emergency_suicide_prevention"].value,
+                )
+            ]
+        return [self._say(locale, "handoff-outside-hours", when=when)]
+
+
+def _referent(session: Session, referent_id: str) -> Referent:
+    referent = session.get(Referent, referent_id)
+    if referent is None or not referent.active:
+        raise DeskError(401, "Votre session a expiré : reconnectez-vous.")
+    return referent
+
+
+def _locale(session: Session, user_id: str) -> str:
+    user = session.get(User, user_id)
+    return user.locale if user else "fr"
+
+
+def _audience(handoff: Handoff) -> dict[str, Any]:
+    """Who may receive a console event about this handoff (stripped before sending)."""
+    return {
+        "_territory": handoff.territory_id,
+        "_under_16": handoff.under_16,
+        "_holder": handoff.referent_id,
+    }
+
+
+def _with_state(message: OutboundMessage, state: HandoffState) -> OutboundMessage:
+    return OutboundMessage(message.text, message.buttons, message.sender, state)
+
+
+def _french(exc: Exception) -> str:
+    words = {
+        "this colleague cannot take this conversation": (
+            "Ce ou cette collègue ne peut pas prendre cette conversation (territoire ou âge)."
+        ),
+        "this colleague has no room for another conversation": (
+            "Ce ou cette collègue a déjà le maximum de conversations."
+        ),
+        "this conversation is not held by anyone": "Cette conversation n'est plus prise en charge.",
+        "this conversation is held by a colleague": "Une ou un collègue tient cette conversation.",
+    }
+    return words.get(str(exc), str(exc))
+
+
+def message_view(message: Message) -> dict[str, Any]:
+    """A message as the console shows it (plain text; the page escapes it)."""
+    return {
+        "id": message.id,
+        "direction": message.direction.value,
+        "sender": message.sender.value,
+        "text": message.text or message.payload or "",
+        "buttons": [{"title": b.get("title", "")} for b in message.buttons or []],
+        "created_at": message.created_at.isoformat(),
+    }
