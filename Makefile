@@ -20,6 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help setup build model migrate run test lint format unit validate test-stories \
         integration e2e postgres-tests test-deps taxonomy nlu-eval nlu-heldout i18n-extract \
+        supervisor \
         clean
 
 help:
@@ -140,6 +141,11 @@ nlu-eval: nlu-heldout
 	  --nlu build/rasa/data/nlu --domain build/rasa/domain.yml --out reports/nlu-cv \
 	  > build/nlu-cv.log 2>&1 || { tail -30 build/nlu-cv.log; exit 1; }
 	$(PY) -m nlu.report reports/nlu-cv reports/nlu-heldout --out reports/nlu-eval.md
+
+# The first supervisor of the référent console (asks for the password).
+supervisor: migrate
+	@test -n "$(EMAIL)" -a -n "$(NAME)" || { echo 'usage: make supervisor EMAIL=a@b.fr NAME="Prénom Nom"'; exit 2; }
+	$(PY) -m handoff.cli create-supervisor --email "$(EMAIL)" --name "$(NAME)"
 
 i18n-extract: setup
 	.venv/bin/pybabel extract -F babel.cfg -o bot/locales/messages.pot .

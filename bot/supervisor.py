@@ -209,7 +209,7 @@ class Supervisor:
             "",
             "Relais is running.",
             f"  Chat:        {base}/",
-            f"  Console:     {base}/console  (référent console: comes with the handoff issue)",
+            f"  Console:     {base}/console  (first account: make supervisor EMAIL=... NAME=...)",
             f"  Admin token: {self.settings.admin_api_token}",
             "Press Ctrl-C to stop.",
             "",

@@ -101,6 +101,7 @@ class HandoffDesk:
             t.id: WorkingHours.parse(t.working_hours) for t in load_directory() if t.working_hours
         }
         self._push: Pusher | None = None
+        self.clock: Callable[[], dt.datetime] = utcnow  # tests set a fixed time
 
     def attach(self, push: Pusher) -> None:
         """How to deliver a message to a person (the router's ``push``)."""
@@ -386,7 +387,7 @@ class HandoffDesk:
 
     def _outside_hours(self, handoff: Handoff, locale: str) -> list[OutboundMessage]:
         hours = self.hours_of(handoff.territory_id)
-        now = utcnow()
+        now = self.clock()
         if hours.is_open(now, self._tz):  # type: ignore[arg-type]
             return []
         opening = hours.next_opening(now, self._tz)  # type: ignore[arg-type]

@@ -117,22 +117,20 @@ def me_view(session: Session, referent: Referent, row: ConsoleSession) -> dict[s
 @router.post("/login")
 async def login(request: Request, response: Response, body: Login) -> dict[str, Any]:
     gateway = gateway_of(request)
+    # Decide inside the transaction, refuse after it: the failure count and the lock
+    # must be committed, and an error raised inside would roll them back.
     with session_scope(gateway.sessions) as session:
         result = accounts.authenticate(session, body.email, body.password)
-        if result.referent is None:
-            if result.locked_until is not None:
-                wait = max(1, int((result.locked_until - utcnow()).total_seconds()))
-                locked = (
-                    "Trop d'essais : compte bloqué pendant "
-                    f"{(wait + 59) // 60} min. Réessayez plus tard."
-                )
-                raise LockedError(locked, wait)
-            failed = True
-        else:
-            failed = False
+        if result.referent is not None:
             token, row = accounts.open_session(session, result.referent)
             me = me_view(session, result.referent, row)
-    if failed:  # outside the transaction: the failure count is committed
+    if result.locked_until is not None:
+        wait = max(1, int((result.locked_until - utcnow()).total_seconds()))
+        words = (
+            f"Trop d'essais : compte bloqué pendant {(wait + 59) // 60} min. Réessayez plus tard."
+        )
+        raise LockedError(words, wait)
+    if result.referent is None:
         raise ApiError(401, "Adresse ou mot de passe incorrect.")
     response.set_cookie(
         COOKIE,

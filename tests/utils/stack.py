@@ -24,6 +24,7 @@ READY_TIMEOUT = 420.0
 @dataclass
 class Stack:
     base_url: str
+    database_url: str
     admin_token: str
     rasa_port: int
     actions_port: int
@@ -80,6 +81,8 @@ def running_stack(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterato
         "VAR_DIR": str(var_dir),
         "ADMIN_API_TOKEN": admin_token,
         "ENVIRONMENT": "test",
+        # Someone is always on duty in the shared stack; outside hours is tested on its own.
+        "WORKING_HOURS": '{"mon-sun": "00:00-23:59"}',
         **(extra_env or {}),
     }
     log_path = tmp / "stack.log"
@@ -92,7 +95,14 @@ def running_stack(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterato
             stderr=subprocess.STDOUT,
         )
     stack = Stack(
-        f"http://127.0.0.1:{port}", admin_token, rasa_port, actions_port, var_dir, log_path, process
+        f"http://127.0.0.1:{port}",
+        database_url,
+        admin_token,
+        rasa_port,
+        actions_port,
+        var_dir,
+        log_path,
+        process,
     )
     try:
         wait_healthy(stack.base_url)
