@@ -72,6 +72,7 @@ def sessions(db_engine: Engine) -> sessionmaker[Session]:
 
 # --- the real stack, shared by the integration and end-to-end tests ------------------
 TELEGRAM_TEST_TOKEN = "123456:relais-test-token"
+REFERENTS_CHAT_ID = 777000  # the référents' Telegram group, in the emulator
 
 
 @pytest.fixture(scope="session")
@@ -92,7 +93,11 @@ def stack(
     once per test run, with the Telegram channel pointed at the emulator."""
     from tests.utils.stack import running_stack
 
-    env = {"TELEGRAM_BOT_TOKEN": TELEGRAM_TEST_TOKEN, "TELEGRAM_BASE_URL": telegram_base_url}
+    env = {
+        "TELEGRAM_BOT_TOKEN": TELEGRAM_TEST_TOKEN,
+        "TELEGRAM_BASE_URL": telegram_base_url,
+        "REFERENTS_TELEGRAM_CHAT_ID": str(REFERENTS_CHAT_ID),
+    }
     if WANT_POSTGRES:
         # The same stack on PostgreSQL: application tables and Rasa's tracker store.
         url = request.getfixturevalue("postgres_url")

@@ -15,6 +15,7 @@ class ChatClient:
         body = response.json()
         self.session_id = body["session_id"]
         self.headers = {"Authorization": f"Bearer {body['token']}"}
+        self.last_event_id = 0
 
     def send(self, text: str | None = None, payload: str | None = None) -> dict[str, Any]:
         body = {"text": text} if text is not None else {"payload": payload}
@@ -31,3 +32,32 @@ class ChatClient:
 
     def close(self) -> None:
         self.http.close()
+
+    def events_until(self, wanted: str, timeout: float = 30) -> list[dict[str, Any]]:
+        """Read the session's event stream until a message containing ``wanted`` arrives;
+        return every event read. Messages pushed while nobody listened are replayed."""
+        import json
+        import time
+
+        events: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        with self.http.stream(
+            "GET",
+            f"/api/chat/sessions/{self.session_id}/events",
+            headers={
+                **self.headers,
+                **({"Last-Event-ID": str(self.last_event_id)} if self.last_event_id else {}),
+            },
+            timeout=timeout,
+        ) as response:
+            assert response.status_code == 200, response.read()
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    event = json.loads(line[6:])
+                    events.append(event)
+                    self.last_event_id = max(self.last_event_id, int(event.get("id") or 0))
+                    if wanted in (event.get("text") or ""):
+                        return events
+                if time.monotonic() > deadline:
+                    break
+        raise AssertionError(f"no event with {wanted!r} within {timeout} s: {events}")

@@ -1,0 +1,134 @@
+"""The human handoff on the real stack: trained model, action server, gateway, database,
+the Telegram channel through the emulator, and a référent using the console's API."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import REFERENTS_CHAT_ID, TELEGRAM_TEST_TOKEN
+from tests.utils.chat import ChatClient
+from tests.utils.console import ConsoleClient, create_referent
+from tests.utils.stack import Stack
+from tests.utils.telegram import TelegramUser
+
+_emails = itertools.count(1)
+_chat_ids = itertools.count(515151)
+
+
+@pytest.fixture
+def referent(stack: Stack) -> Iterator[ConsoleClient]:
+    email = f"referent{next(_emails)}@example.org"
+    create_referent(stack, email, role="supervisor")
+    client = ConsoleClient(stack.base_url, email)
+    yield client
+    client.close()
+
+
+def buttons_of(message: dict) -> list[dict]:
+    markup = message.get("reply_markup") or {}
+    return [button for row in markup.get("inline_keyboard", []) for button in row]
+
+
+def test_urgent_web_chat_is_claimed_answered_both_ways_closed_and_the_bot_resumes(
+    stack: Stack, chat: ChatClient, referent: ConsoleClient, telegram_base_url: str
+) -> None:
+    reply = chat.send("mon beau-père me frappe")
+    first = reply["messages"][0]["text"]
+    assert first.startswith("📞"), "the numbers come first"
+    assert "119" in first
+    assert reply["handoff"]["status"] == "waiting"
+    assert reply["handoff"]["priority"] == "urgent"
+    consent = reply["messages"][-1]
+    assert consent["buttons"][0]["payload"] == "/handoff_share_yes"
+
+    # The référents on duty are alerted in their Telegram chat, without the message text.
+    duty = TelegramUser(telegram_base_url, TELEGRAM_TEST_TOKEN, REFERENTS_CHAT_ID)
+    alerts = [m["text"] for m in duty.replies(1, timeout=20)]
+    duty.close()
+    assert any("URGENTE" in a for a in alerts)
+    assert all("beau-père" not in a for a in alerts)
+
+    chat.send(payload="/handoff_share_yes")
+    item = next(w for w in referent.queue()["waiting"] if w["reason"] == "urgent_violence")
+    assert referent.post(f"/handoffs/{item['id']}/claim").status_code == 200
+    chat.events_until("a rejoint la conversation")
+
+    assert (
+        referent.post(
+            f"/handoffs/{item['id']}/messages", {"text": "Je suis là, on en parle ?"}
+        ).status_code
+        == 201
+    )
+    events = chat.events_until("Je suis là, on en parle ?")
+    assert events[-1]["from"] == "referent"
+
+    held = chat.send("oui merci")
+    assert held["messages"] == [], "the bot is silent while a person holds the conversation"
+    transcript = [m["text"] for m in referent.conversation(item["id"])["messages"]]
+    assert "mon beau-père me frappe" in transcript, "shared after consent"
+    assert transcript[-1] == "oui merci"
+
+    closed = referent.post(f"/handoffs/{item['id']}/close", {"outcome": "urgent_service_contacted"})
+    assert closed.status_code == 200
+    back = chat.events_until("Relais")
+    assert back[-1]["from"] == "bot"
+    after = chat.send(payload="/greet")
+    assert after["handoff"] is None
+    assert "Relais" in after["messages"][0]["text"]
+
+
+def test_telegram_user_reaches_a_referent_and_back(
+    stack: Stack, telegram_base_url: str, referent: ConsoleClient
+) -> None:
+    user = TelegramUser(telegram_base_url, TELEGRAM_TEST_TOKEN, next(_chat_ids))
+    try:
+        user.send("je veux parler à un vrai conseiller")
+        (question,) = user.replies(1)
+        assert "montrer cette conversation" in question["text"]
+        share = next(b for b in buttons_of(question) if b["callback_data"] == "/handoff_share_yes")
+        user.press(question, share["callback_data"])
+        (queued,) = user.replies(1)
+        assert "Position dans la file" in queued["text"]
+
+        item = next(w for w in referent.queue()["waiting"] if w["channel"] == "telegram")
+        assert referent.post(f"/handoffs/{item['id']}/claim").status_code == 200
+        (joined,) = user.replies(1)
+        assert "a rejoint" in joined["text"]
+
+        referent.post(f"/handoffs/{item['id']}/messages", {"text": "Salut, je t'écoute."})
+        (relayed,) = user.replies(1)
+        assert relayed["text"] == "Salut, je t'écoute."
+
+        user.send("j'ai besoin d'aide pour mon contrat")
+        assert user.quiet_for(2) == [], "the bot stays silent"
+        texts = [m["text"] for m in referent.conversation(item["id"])["messages"]]
+        assert texts[-1] == "j'ai besoin d'aide pour mon contrat"
+
+        assert referent.post(f"/handoffs/{item['id']}/return-to-bot").status_code == 200
+        (back,) = user.replies(1)
+        assert "Relais" in back["text"]
+    finally:
+        user.close()
+
+
+def test_two_misunderstandings_then_yes_reaches_the_queue(
+    chat: ChatClient, referent: ConsoleClient
+) -> None:
+    chat.send(payload="/nlu_fallback")
+    chat.send(payload="/nlu_fallback")
+    reply = chat.send(payload="/request_human")
+    assert "montrer cette conversation" in reply["messages"][-1]["text"]
+    queued = chat.send(payload="/handoff_share_no")
+    assert queued["handoff"]["status"] == "waiting"
+    reasons = [w["reason"] for w in referent.queue()["waiting"]]
+    assert "nlu_fallback" in reasons
+
+
+def test_high_intent_accepted_is_queued_as_high(chat: ChatClient, referent: ConsoleClient) -> None:
+    chat.send("mon patron me fait faire que le ménage depuis 2 mois")
+    chat.send(payload="/request_human")
+    queued = chat.send(payload="/handoff_share_yes")
+    assert queued["handoff"]["priority"] == "high"
