@@ -114,9 +114,10 @@ def request(session: Session, req: Request) -> tuple[Handoff, bool]:
             _event(session, existing, "priority_raised", old=existing.priority.value)
             existing.priority = req.priority
             existing.priority_rank = req.priority.rank
-            existing.reason = req.reason
+            existing.reason = req.reason[:64]
             if req.priority is Priority.URGENT and existing.status is HandoffStatus.REQUESTED:
                 _enqueue(existing)
+                _event(session, existing, "queued")
         if req.territory_id and not existing.territory_id:
             existing.territory_id = req.territory_id
         existing.under_16 = existing.under_16 or req.under_16
@@ -273,8 +274,17 @@ def active_count(session: Session, referent_id: str) -> int:
 
 
 def _lock_referent(session: Session, referent_id: str) -> Referent | None:
-    """Serialise one référent's claims (capacity); a no-op lock on SQLite, which
-    serialises writers anyway."""
+    """Serialise one référent's claims (capacity). PostgreSQL: a row lock. SQLite ignores
+    FOR UPDATE and its driver opens the transaction only at the first write, so the
+    capacity count would be read outside any lock (concurrent claims of one référent all
+    passed it): a no-op write first takes SQLite's single writer lock (busy_timeout)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(Referent)
+            .where(Referent.id == referent_id)
+            .values(capacity=Referent.capacity)
+            .execution_options(synchronize_session=False)
+        )
     return session.scalar(select(Referent).where(Referent.id == referent_id).with_for_update())
 
 
@@ -321,13 +331,19 @@ def release(session: Session, handoff: Handoff, referent: Referent) -> None:
     handoff.claimed_at = None
 
 
+def _check_room(session: Session, handoff: Handoff, colleague: Referent) -> None:
+    """The colleague may see this handoff and has room (their claims are serialised)."""
+    if not colleague.active or not can_see(colleague, handoff):
+        raise QueueError("this colleague cannot take this conversation")
+    _lock_referent(session, colleague.id)
+    if active_count(session, colleague.id) >= colleague.capacity:
+        raise QueueError("this colleague has no room for another conversation")
+
+
 def transfer(session: Session, handoff: Handoff, referent: Referent, colleague: Referent) -> None:
     """Hand a held conversation to a colleague who may see it and has room."""
     _require_holder(handoff, referent)
-    if not colleague.active or not can_see(colleague, handoff):
-        raise QueueError("this colleague cannot take this conversation")
-    if active_count(session, colleague.id) >= colleague.capacity:
-        raise QueueError("this colleague has no room for another conversation")
+    _check_room(session, handoff, colleague)
     _event(session, handoff, "transferred", referent.id, to=colleague.id)
     handoff.referent_id = colleague.id
 
@@ -338,8 +354,7 @@ def assign(session: Session, handoff: Handoff, supervisor: Referent, colleague: 
         raise QueueError("only a supervisor can reassign")
     if handoff.status not in (HandoffStatus.WAITING, HandoffStatus.ASSIGNED):
         raise QueueError("this conversation is not in the queue")
-    if not colleague.active or not can_see(colleague, handoff):
-        raise QueueError("this colleague cannot take this conversation")
+    _check_room(session, handoff, colleague)
     _event(session, handoff, "reassigned", supervisor.id, to=colleague.id)
     handoff.status = HandoffStatus.ASSIGNED
     handoff.referent_id = colleague.id
