@@ -109,10 +109,12 @@ e2e: model test-deps
 	$(PYTEST) tests/e2e -q
 
 # The database tests again on a real PostgreSQL (started by the fixture), then the first
-# conversation on a stack whose application database and tracker store are PostgreSQL.
+# conversation and the human handoff on a stack whose application database and tracker
+# store are PostgreSQL.
 postgres-tests: model test-deps
 	RELAIS_TEST_POSTGRES=1 $(PYTEST) tests/unit -q -m postgres
-	RELAIS_TEST_POSTGRES=1 $(PYTEST) tests/integration/test_first_conversation.py -q
+	RELAIS_TEST_POSTGRES=1 $(PYTEST) tests/integration/test_first_conversation.py \
+	  tests/integration/test_handoff.py -q
 
 # Debian packages and the Telegram emulator the tests drive (CI runs as root).
 test-deps: node_modules/.installed

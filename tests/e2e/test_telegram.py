@@ -41,7 +41,7 @@ def test_pressing_a_button_answers_once(user: TelegramUser) -> None:
     menu = next(b for b in buttons_of(greeting) if b.get("callback_data") == "/request_human")
     user.press(greeting, menu["callback_data"])
     (answer,) = user.replies(1)
-    assert "Mission locale" in answer["text"]
+    assert "montrer cette conversation" in answer["text"], "consent comes before the queue"
     user.press(greeting, menu["callback_data"])  # the same button again
     assert user.quiet_for(3) == []
 
