@@ -3,11 +3,15 @@ the Telegram channel through the emulator, and a référent using the console's 
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from dialogues.directory.partners import load_directory
+from handoff.hours import WorkingHours
 from tests.conftest import REFERENTS_CHAT_ID, TELEGRAM_TEST_TOKEN
 from tests.utils.chat import ChatClient
 from tests.utils.console import ConsoleClient, create_referent
@@ -52,7 +56,10 @@ def test_urgent_web_chat_is_claimed_answered_both_ways_closed_and_the_bot_resume
     assert all("beau-père" not in a for a in alerts)
 
     chat.send(payload="/handoff_share_yes")
-    item = next(w for w in referent.queue()["waiting"] if w["reason"] == "urgent_violence")
+    marker = f"marqueur {chat.session_id}"
+    assert chat.send(marker)["messages"] == [], "kept for the référent, the bot is silent"
+    item = referent.find(marker)
+    assert (item["reason"], item["priority"]) == ("urgent_violence", "urgent")
     assert referent.post(f"/handoffs/{item['id']}/claim").status_code == 200
     chat.events_until("a rejoint la conversation")
 
@@ -93,7 +100,11 @@ def test_telegram_user_reaches_a_referent_and_back(
         (queued,) = user.replies(1)
         assert "Position dans la file" in queued["text"]
 
-        item = next(w for w in referent.queue()["waiting"] if w["channel"] == "telegram")
+        marker = f"marqueur telegram {user.chat_id}"
+        user.send(marker)
+        assert user.quiet_for(1) == []
+        item = referent.find(marker)
+        assert item["channel"] == "telegram"
         assert referent.post(f"/handoffs/{item['id']}/claim").status_code == 200
         (joined,) = user.replies(1)
         assert "a rejoint" in joined["text"]
@@ -123,8 +134,9 @@ def test_two_misunderstandings_then_yes_reaches_the_queue(
     assert "montrer cette conversation" in reply["messages"][-1]["text"]
     queued = chat.send(payload="/handoff_share_no")
     assert queued["handoff"]["status"] == "waiting"
-    reasons = [w["reason"] for w in referent.queue()["waiting"]]
-    assert "nlu_fallback" in reasons
+    marker = f"marqueur {chat.session_id}"
+    chat.send(marker)
+    assert referent.find(marker)["reason"] == "nlu_fallback"
 
 
 def test_high_intent_accepted_is_queued_as_high(chat: ChatClient, referent: ConsoleClient) -> None:
@@ -132,3 +144,29 @@ def test_high_intent_accepted_is_queued_as_high(chat: ChatClient, referent: Cons
     chat.send(payload="/request_human")
     queued = chat.send(payload="/handoff_share_yes")
     assert queued["handoff"]["priority"] == "high"
+    marker = f"marqueur {chat.session_id}"
+    chat.send(marker)
+    assert referent.find(marker)["reason"] == "apprentice_employer_conflict"
+
+
+def test_territory_routing_and_its_working_hours(chat: ChatClient, referent: ConsoleClient) -> None:
+    """A place given in the conversation routes the request to its territory, whose own
+    working hours decide what the person is told (the demo territory: weekdays 9:00-17:30;
+    the fixed-clock unit test covers both sides of the hours)."""
+    chat.send("elle est où la mission locale la plus proche")
+    chat.send("99110")
+    chat.send(payload="/request_human")
+    queued = chat.send(payload="/handoff_share_yes")
+    told = "\n".join(m["text"] for m in queued["messages"])
+    demo = next(t for t in load_directory() if t.id == "demo")
+    paris = ZoneInfo("Europe/Paris")
+    if WorkingHours.parse(demo.working_hours).is_open(dt.datetime.now(dt.UTC), paris):
+        assert "pas disponible" not in told
+    else:
+        assert "L'équipe n'est pas disponible en ce moment" in told
+        assert "à partir de" in told
+    marker = f"marqueur {chat.session_id}"
+    chat.send(marker)
+    item = referent.find(marker)
+    assert item["territory"] == "demo"
+    assert item["territory_name"].startswith("Val-de-Relais")

@@ -12,6 +12,7 @@ from dialogues.actions.conversation import (
     ActionHandleFallback,
     ActionSessionStart,
 )
+from dialogues.actions.handoff import ActionHandoffEnded, ActionRequestHandoff
 from dialogues.actions.knowledge import ActionAnswerFaq, ValidatePlaceForm
 
 
@@ -168,3 +169,97 @@ async def test_a_topic_left_waiting_never_hijacks_a_later_question() -> None:
     )
     messages, _ = await run(ActionAnswerFaq(), snapshot)
     assert messages[0]["response"] == "utter_faq/bafa"
+
+
+async def handoff_asked(events: list[dict], slots: dict[str, Any] | None = None) -> dict:
+    messages, returned = await run(ActionRequestHandoff(), tracker(events, slots=slots))
+    assert returned == []
+    assert len(messages) == 1
+    return messages[0]["custom"]["handoff"]
+
+
+async def test_an_urgent_message_asks_for_a_person_urgently() -> None:
+    handoff = await handoff_asked([user_event("urgent_violence", "mon beau-pere me frappe")])
+    assert handoff == {
+        "priority": "urgent",
+        "reason": "urgent_violence",
+        "place": None,
+        "age": None,
+    }
+
+
+async def test_yes_to_the_offer_after_a_high_intent_is_high_priority() -> None:
+    events = [user_event("apprentice_employer_conflict"), user_event("request_human")]
+    handoff = await handoff_asked(events)
+    assert (handoff["priority"], handoff["reason"]) == ("high", "apprentice_employer_conflict")
+    events = [user_event("mental_health_struggle"), user_event("affirm", "oui")]
+    handoff = await handoff_asked(events)
+    assert (handoff["priority"], handoff["reason"]) == ("high", "mental_health_struggle")
+
+
+async def test_asking_for_a_person_out_of_the_blue_is_normal_priority() -> None:
+    handoff = await handoff_asked([user_event("greet"), user_event("request_human")])
+    assert (handoff["priority"], handoff["reason"]) == ("normal", "request_human")
+
+
+async def test_urgent_outranks_high_among_the_previous_turns() -> None:
+    events = [
+        user_event("urgent_no_shelter"),
+        user_event("mental_health_struggle"),
+        user_event("request_human"),
+    ]
+    handoff = await handoff_asked(events)
+    assert (handoff["priority"], handoff["reason"]) == ("urgent", "urgent_no_shelter")
+
+
+async def test_only_the_few_previous_turns_of_this_session_count() -> None:
+    old = [user_event("apprentice_wants_to_quit")]
+    chat = [
+        user_event("greet"),
+        user_event("thank"),
+        user_event("faq"),
+        user_event("request_human"),
+    ]
+    handoff = await handoff_asked(old + chat)
+    assert (handoff["priority"], handoff["reason"]) == ("normal", "request_human")
+    new_session = [*old, {"event": "session_started"}, user_event("request_human")]
+    assert (await handoff_asked(new_session))["priority"] == "normal"
+
+
+async def test_a_yes_after_two_misunderstandings_gives_the_fallback_as_reason() -> None:
+    for answer in (user_event("affirm", "oui"), user_event("request_human")):
+        events = [user_event("nlu_fallback"), user_event("nlu_fallback"), answer]
+        handoff = await handoff_asked(events)
+        assert (handoff["priority"], handoff["reason"]) == ("normal", "nlu_fallback")
+
+
+async def test_a_yes_to_the_offer_after_an_appointment_request_names_it() -> None:
+    handoff = await handoff_asked([user_event("appointment_book"), user_event("affirm", "oui")])
+    assert (handoff["priority"], handoff["reason"]) == ("normal", "appointment_book")
+
+
+async def test_place_and_age_are_passed_to_the_person() -> None:
+    handoff = await handoff_asked(
+        [user_event("request_human")], slots={"place": "99110", "age": "17"}
+    )
+    assert handoff == {
+        "priority": "normal",
+        "reason": "request_human",
+        "place": "99110",
+        "age": "17",
+    }
+
+
+async def test_the_end_of_a_handoff_is_remembered() -> None:
+    ended = user_event("handoff_ended", "EXTERNAL: handoff_ended")
+    ended["parse_data"]["entities"] = [{"entity": "outcome", "value": "returned_to_bot"}]
+    messages, events = await run(ActionHandoffEnded(), tracker([ended]))
+    assert messages == []
+    assert events == [
+        {"event": "slot", "timestamp": None, "name": "handled_by_human", "value": True},
+        {"event": "slot", "timestamp": None, "name": "human_outcome", "value": "returned_to_bot"},
+    ]
+    _, events = await run(ActionHandoffEnded(), tracker([user_event("handoff_ended")]))
+    assert events == [
+        {"event": "slot", "timestamp": None, "name": "handled_by_human", "value": True}
+    ]

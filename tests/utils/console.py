@@ -69,5 +69,15 @@ class ConsoleClient:
         result: dict[str, Any] = response.json()
         return result
 
+    def find(self, marker: str) -> dict[str, Any]:
+        """The waiting or held request whose visible transcript contains ``marker`` (the
+        stack is shared: other tests' requests are in the queue too)."""
+        queue = self.queue()
+        for item in [*queue["waiting"], *queue["mine"], *queue["others"]]:
+            texts = [m["text"] for m in self.conversation(item["id"])["messages"]]
+            if any(marker in t for t in texts):
+                return item
+        raise AssertionError(f"no request with {marker!r} in the queue")
+
     def close(self) -> None:
         self.http.close()
