@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,6 +53,20 @@ PAYLOAD_DECLINE = "/handoff_decline"
 PAYLOAD_CANCEL = "/handoff_cancel"
 DESK_PAYLOADS = (PAYLOAD_SHARE, PAYLOAD_NO_SHARE, PAYLOAD_DECLINE, PAYLOAD_CANCEL)
 
+# What the person's channel is told (shared/spec/http-api.md); a request still waiting for
+# its consent answer is not in the queue yet.
+PUBLIC_STATUS: dict[HandoffStatus, Literal["waiting", "assigned", "closed"]] = {
+    HandoffStatus.REQUESTED: "waiting",
+    HandoffStatus.WAITING: "waiting",
+    HandoffStatus.ASSIGNED: "assigned",
+    HandoffStatus.CLOSED: "closed",
+}
+PUBLIC_PRIORITY: dict[Priority, Literal["urgent", "high", "normal"]] = {
+    Priority.URGENT: "urgent",
+    Priority.HIGH: "high",
+    Priority.NORMAL: "normal",
+}
+
 Pusher = Callable[[str, OutboundMessage], Awaitable[int | None]]
 
 
@@ -88,7 +103,7 @@ class HandoffDesk:
         engine: EngineClient,
         bus: EventBus,
         notifier: Notifier,
-        tz: dt.tzinfo,
+        tz: ZoneInfo,
         default_hours: dict[str, str] | None = None,
     ) -> None:
         self._sessions = sessions
@@ -115,10 +130,10 @@ class HandoffDesk:
         return self._state_of(session, handoff)
 
     def _state_of(self, session: Session, handoff: Handoff) -> HandoffState:
-        status = "assigned" if handoff.status is HandoffStatus.ASSIGNED else "waiting"
-        if handoff.status is HandoffStatus.CLOSED:
-            status = "closed"
-        return HandoffState(status, handoff.priority.value, queue.position(session, handoff))  # type: ignore[arg-type]
+        status = PUBLIC_STATUS[handoff.status]
+        return HandoffState(
+            status, PUBLIC_PRIORITY[handoff.priority], queue.position(session, handoff)
+        )
 
     def owns(self, payload: str | None) -> bool:
         return payload in DESK_PAYLOADS
@@ -388,9 +403,9 @@ class HandoffDesk:
     def _outside_hours(self, handoff: Handoff, locale: str) -> list[OutboundMessage]:
         hours = self.hours_of(handoff.territory_id)
         now = self.clock()
-        if hours.is_open(now, self._tz):  # type: ignore[arg-type]
+        if hours.is_open(now, self._tz):
             return []
-        opening = hours.next_opening(now, self._tz)  # type: ignore[arg-type]
+        opening = hours.next_opening(now, self._tz)
         when = format_when(opening, locale, self._tz) if opening else "?"
         if handoff.priority is Priority.URGENT:
             facts = load_facts()
