@@ -95,10 +95,16 @@ class ActionHandleFallback(Action):
         danger = possible_danger(tracker)
         if danger is not None:
             dispatcher.utter_message(response="utter_check_danger", danger_payload=f"/{danger}")
-            return [SlotSet("human_offered_after_fallback", False)]
-        twice = previous_user_intent(tracker) == FALLBACK_INTENT
-        dispatcher.utter_message(response="utter_default_twice" if twice else "utter_default")
-        return [SlotSet("human_offered_after_fallback", twice)]
+            events = [SlotSet("human_offered_after_fallback", False)]
+        else:
+            twice = previous_user_intent(tracker) == FALLBACK_INTENT
+            dispatcher.utter_message(response="utter_default_twice" if twice else "utter_default")
+            events = [SlotSet("human_offered_after_fallback", twice)]
+        # The gateway marks the message: the supervision page lists what was not understood.
+        # A button press is not a question, so only typed text counts.
+        if not (tracker.latest_message.get("text") or "").startswith("/"):
+            dispatcher.utter_message(json_message={"not_understood": True})
+        return events
 
 
 def possible_danger(tracker: Tracker) -> str | None:

@@ -45,6 +45,7 @@ async def run(action: Any, snapshot: Tracker) -> tuple[list[dict], list[dict]]:
 async def test_first_misunderstanding_asks_to_rephrase() -> None:
     messages, events = await run(ActionHandleFallback(), tracker([user_event("nlu_fallback")]))
     assert messages[0]["response"] == "utter_default"
+    assert messages[1]["custom"] == {"not_understood": True}, "kept for the content team"
     assert events == [
         {"event": "slot", "timestamp": None, "name": "human_offered_after_fallback", "value": False}
     ]

@@ -316,3 +316,25 @@ async def test_long_waits_are_escalated_once(client: TestClient) -> None:
     assert await desk.escalate() == 0
     alice = referent(client, "alice@example.org")
     assert alice.queue()["waiting"][0]["escalated"] is True
+
+
+def test_supervision_lists_what_was_not_understood_and_exports_csv(client: TestClient) -> None:
+    person = Person(client)
+    person.send("zorglub 06 12 34 56 78")
+    person.send(payload="/urgent_violence")
+    boss = referent(client, "chef@example.org", role="supervisor")
+    worker = referent(client, "alice@example.org")
+    (item,) = boss.queue()["waiting"]
+    boss.post(f"/handoffs/{item['id']}/claim")
+    boss.post(f"/handoffs/{item['id']}/close", {"outcome": "urgent_service_contacted"})
+
+    figures = boss.client.get("/console/api/stats?days=7").json()
+    assert figures["volumes"]["total"] == 1
+    assert figures["outcomes"]["urgent_service_contacted"] == 1
+    assert figures["unanswered"] == [{"text": "zorglub ## ## ## ## ##", "count": 1}]
+    csv = boss.client.get("/console/api/stats.csv?days=7")
+    assert csv.status_code == 200
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert "urgent_violence" in csv.text
+    assert "zorglub" not in csv.text, "no message text in the export"
+    assert worker.client.get("/console/api/stats").status_code == 403

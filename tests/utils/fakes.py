@@ -17,6 +17,10 @@ HANDOFF_TEXTS = {
 }
 
 
+# Texts the stand-in does not understand (as action_handle_fallback reports it).
+NOT_UNDERSTOOD_PREFIX = "zorglub"
+
+
 class FakeEngine:
     """Answers every turn with an echo and a button; can be switched off."""
 
@@ -39,6 +43,8 @@ class FakeEngine:
             priority, reason = HANDOFF_TEXTS[text]
             custom = {"handoff": {"priority": priority, "reason": reason, "place": None}}
             return [OutboundMessage(text=f"answer to {reason}")], custom
+        if text.startswith(NOT_UNDERSTOOD_PREFIX):
+            return [OutboundMessage(text="pas compris")], {"not_understood": True}
         reply = OutboundMessage(text=f"echo: {text}", buttons=(Button("Oui", "/affirm"),))
         return [reply], {}
 
