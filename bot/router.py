@@ -28,8 +28,13 @@ from bot.messages import (
     SenderName,
 )
 from dialogues.knowledge.base import load_facts
+from handoff.levels import level_of
 
 logger = logging.getLogger(__name__)
+
+# How sure the NLU must be that a message written while waiting for a person is a danger
+# before the emergency answer is given (the référent reads the message either way).
+URGENT_WHILE_WAITING = 0.5
 
 
 class HumanDesk(Protocol):
@@ -160,18 +165,48 @@ class ConversationRouter:
             await self.desk.publish(desk_reply)
             return RouteResult(messages=desk_reply.messages, handoff=handoff)
         if held:
-            # A human is awaited or holds the conversation: the bot stays silent.
+            # A human is awaited or holds the conversation: the bot stays silent...
             await self.desk.relay_from_user(ref.conversation_id, message_id)
-            return RouteResult(messages=[], handoff=handoff)
+            assert handoff is not None
+            danger = await self._danger_while_waiting(handoff, inbound)
+            if danger is None:
+                return RouteResult(messages=[], handoff=handoff)
+            # ...except for a danger written while waiting: the numbers at once, and the
+            # request becomes urgent (the dialogue's urgent rule raises it).
+            return await self._ask_engine(ref, inbound, message_id, trigger=danger)
 
         return await self._ask_engine(ref, inbound, message_id)
 
+    async def _danger_while_waiting(
+        self, handoff: HandoffState, inbound: InboundMessage
+    ) -> str | None:
+        """The urgent intent of a message written while waiting for a person, if any."""
+        if handoff.status != "waiting" or handoff.priority == "urgent" or not inbound.text:
+            return None
+        try:
+            parsed = await self._engine.parse(inbound.text)
+        except EngineUnavailableError:
+            return None  # the message is kept for the référent either way
+        intent = parsed.get("intent") or {}
+        name = str(intent.get("name") or "")
+        if (
+            level_of(name) == "urgent"
+            and float(intent.get("confidence") or 0) >= URGENT_WHILE_WAITING
+        ):
+            return name
+        return None
+
     async def _ask_engine(
-        self, ref: UserRef, inbound: InboundMessage, message_id: int
+        self, ref: UserRef, inbound: InboundMessage, message_id: int, trigger: str | None = None
     ) -> RouteResult:
         metadata = {"locale": ref.locale, "channel": ref.channel.value}
         try:
-            replies, custom = await self._engine.send(ref.user_id, inbound.engine_text, metadata)
+            if trigger is not None:
+                replies, custom = await self._engine.trigger_intent(ref.user_id, trigger)
+            else:
+                replies, custom = await self._engine.send(
+                    ref.user_id, inbound.engine_text, metadata
+                )
             if not replies and self.actions_ok is not None and not await self.actions_ok():
                 logger.warning("empty reply while the action server is down")
                 raise EngineUnavailableError
@@ -187,7 +222,8 @@ class ConversationRouter:
                 sender="system",
             )
             with session_scope(self._sessions) as session:
-                store.set_delivery(session, message_id, Delivery.ENGINE_UNAVAILABLE)
+                if trigger is None:  # a held message stays held for the référent
+                    store.set_delivery(session, message_id, Delivery.ENGINE_UNAVAILABLE)
                 store.record_outbound(
                     session, ref.conversation_id, [notice], reply_to_id=message_id
                 )
@@ -203,7 +239,8 @@ class ConversationRouter:
         result = RouteResult(messages=replies)
         desk_reply: DeskReply | None = None
         with session_scope(self._sessions) as session:
-            store.set_delivery(session, message_id, Delivery.DONE)
+            if trigger is None:
+                store.set_delivery(session, message_id, Delivery.DONE)
             result.set_locale = self._apply_custom(session, ref, custom, message_id)
             if isinstance(custom.get("handoff"), dict):
                 # The dialogue asked for a person: the desk adds consent and queue messages.

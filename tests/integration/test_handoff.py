@@ -170,3 +170,14 @@ def test_territory_routing_and_its_working_hours(chat: ChatClient, referent: Con
     item = referent.find(marker)
     assert item["territory"] == "demo"
     assert item["territory_name"].startswith("Val-de-Relais")
+
+
+def test_a_danger_written_while_waiting_gets_the_numbers_and_raises_the_request(
+    chat: ChatClient,
+) -> None:
+    chat.send(payload="/request_human")
+    chat.send(payload="/handoff_share_yes")
+    assert chat.send("je patiente")["messages"] == [], "the bot is silent while waiting"
+    reply = chat.send("en fait j'ai plus envie de vivre")
+    assert "3114" in reply["messages"][0]["text"][:80]
+    assert reply["handoff"]["priority"] == "urgent"

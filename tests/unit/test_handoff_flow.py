@@ -338,3 +338,22 @@ def test_supervision_lists_what_was_not_understood_and_exports_csv(client: TestC
     assert "urgent_violence" in csv.text
     assert "zorglub" not in csv.text, "no message text in the export"
     assert worker.client.get("/console/api/stats").status_code == 403
+
+
+def test_a_danger_written_while_waiting_gets_the_numbers_and_becomes_urgent(
+    client: TestClient, engine: FakeEngine
+) -> None:
+    person = Person(client)
+    person.send(payload="/request_human")
+    person.send(payload="/handoff_share_yes")
+    assert person.send("ça va, j'attends")["messages"] == []
+    reply = person.send("en fait je veux mourir")
+    assert reply["messages"][0]["text"] == "📞 3114", "the numbers at once, even while waiting"
+    assert reply["handoff"]["priority"] == "urgent"
+    assert engine.triggered[-1][1] == "urgent_suicidal_thoughts"
+    with session_scope(client.gateway.sessions) as session:  # type: ignore[attr-defined]
+        kept = session.scalar(select(Message).where(Message.text == "en fait je veux mourir"))
+        assert kept is not None
+        assert kept.delivery is Delivery.HELD_FOR_HUMAN, "the référent still reads it"
+    alice = referent(client, "alice@example.org")
+    assert alice.queue()["waiting"][0]["priority"] == "urgent"

@@ -54,12 +54,17 @@ class FakeEngine:
         if not self.up:
             raise EngineUnavailableError
         self.triggered.append((sender_id, intent, entities or {}))
+        if intent.startswith("urgent_"):
+            # The urgent rule: the numbers, then the handoff raised to urgent.
+            custom = {"handoff": {"priority": "urgent", "reason": intent, "place": None}}
+            return [OutboundMessage(text="📞 3114")], custom
         return [OutboundMessage(text=f"back: {intent}")], {}
 
     async def parse(self, text: str) -> dict[str, Any]:
         if not self.up:
             raise EngineUnavailableError
-        return {"intent": {"name": "greet", "confidence": 0.9}, "entities": []}
+        name = "urgent_suicidal_thoughts" if "mourir" in text else "greet"
+        return {"intent": {"name": name, "confidence": 0.9}, "entities": []}
 
     async def is_ready(self) -> bool:
         return self.up
