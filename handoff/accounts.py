@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.db import utcnow
@@ -108,9 +108,17 @@ def authenticate(session: Session, email: str, password: str) -> LoginResult:
         _verify(_DUMMY_HASH, password)
         return LoginResult(None)
     if referent.locked_until is not None and referent.locked_until > now:
+        _verify(_DUMMY_HASH, password)  # the same work as any other answer
         return LoginResult(None, referent.locked_until)
     if not _verify(referent.password_hash, password):
-        referent.failed_logins += 1
+        # Counted in the database (not read-then-written here): parallel guesses each count.
+        session.execute(
+            update(Referent)
+            .where(Referent.id == referent.id)
+            .values(failed_logins=Referent.failed_logins + 1)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(referent)
         if referent.failed_logins >= MAX_FAILURES:
             referent.locked_until = now + LOCKOUT
             referent.failed_logins = 0

@@ -161,7 +161,13 @@ class HandoffDesk:
         if handoff.status is HandoffStatus.WAITING:
             if priority is Priority.URGENT:
                 reply.urgent_handoff_id = handoff.id
-                reply.messages.append(self._say(locale, "handoff-urgent-queued"))
+                reply.messages.append(
+                    self._say(
+                        locale,
+                        "handoff-urgent-queued",
+                        buttons=(Button(gettext(locale, "handoff-button-cancel"), PAYLOAD_CANCEL),),
+                    )
+                )
                 reply.messages.extend(self._outside_hours(handoff, locale))
             if handoff.share_history is None:
                 reply.messages.append(
@@ -180,7 +186,7 @@ class HandoffDesk:
 
     def answer(self, session: Session, ref: UserRef, payload: str) -> DeskReply:
         """A consent or cancel button of the desk was pressed."""
-        handoff = queue.open_handoff(session, ref.conversation_id)
+        handoff = queue.open_handoff(session, ref.conversation_id, lock=True)
         locale = ref.locale
         reply = DeskReply()
         if handoff is None:
@@ -218,12 +224,11 @@ class HandoffDesk:
             with session_scope(self._sessions) as session:
                 handoff = session.get(Handoff, reply.urgent_handoff_id)
                 audience = _audience(handoff) if handoff else {}
-                reason = handoff.reason if handoff else ""
                 territory = handoff.territory_id if handoff else None
             self.bus.publish(
                 CONSOLE, {"type": "urgent", "handoff_id": reply.urgent_handoff_id, **audience}
             )
-            await self.notifier.urgent(reply.urgent_handoff_id, reason, territory)
+            await self.notifier.urgent(reply.urgent_handoff_id, territory)
 
     async def relay_from_user(self, conversation_id: str, message_id: int) -> None:
         """The person wrote while a human is awaited or holds the conversation."""
@@ -290,7 +295,7 @@ class HandoffDesk:
         with session_scope(self._sessions) as session:
             referent = _referent(session, referent_id)
             colleague = session.get(Referent, colleague_id)
-            handoff = session.get(Handoff, handoff_id)
+            handoff = queue.get_locked(session, handoff_id)
             if colleague is None or handoff is None or not queue.can_see(referent, handoff):
                 raise DeskError(404, "Conversation ou collègue introuvable.")
             try:
@@ -315,12 +320,18 @@ class HandoffDesk:
             referent = _referent(session, referent_id)
             handoff = self._held(session, handoff_id, referent)
             queue.close(session, handoff, referent, outcome)
-            user_id = handoff.user_id
+            user_id, priority = handoff.user_id, PUBLIC_PRIORITY[handoff.priority]
             locale = _locale(session, user_id)
         self.bus.publish(CONSOLE, {"type": "queue"})
-        await self.resume_bot(user_id, locale, outcome)
+        await self.resume_bot(user_id, locale, outcome, priority)
 
-    async def resume_bot(self, user_id: str, locale: str, outcome: Outcome) -> None:
+    async def resume_bot(
+        self,
+        user_id: str,
+        locale: str,
+        outcome: Outcome,
+        priority: Literal["urgent", "high", "normal"] = "normal",
+    ) -> None:
         """The bot takes the conversation back and knows a human handled it."""
         assert self._push is not None
         try:
@@ -334,7 +345,7 @@ class HandoffDesk:
             messages = [
                 OutboundMessage(text=gettext(locale, "handoff-back-to-bot"), sender="system")
             ]
-        closed = HandoffState("closed", "normal", None)
+        closed = HandoffState("closed", priority, None)
         for message in messages:
             await self._push(user_id, _with_state(message, closed))
 
@@ -350,7 +361,7 @@ class HandoffDesk:
 
     # --- helpers ----------------------------------------------------------------------
     def _held(self, session: Session, handoff_id: int, referent: Referent) -> Handoff:
-        handoff = session.get(Handoff, handoff_id)
+        handoff = queue.get_locked(session, handoff_id)
         if handoff is None or not queue.can_see(referent, handoff):
             raise DeskError(404, "Conversation introuvable.")
         if handoff.status is not HandoffStatus.ASSIGNED:
@@ -469,5 +480,6 @@ def message_view(message: Message) -> dict[str, Any]:
         "sender": message.sender.value,
         "text": message.text or message.payload or "",
         "buttons": [{"title": b.get("title", "")} for b in message.buttons or []],
+        "delivery": message.delivery.value,  # "failed": the channel did not take it
         "created_at": message.created_at.isoformat(),
     }

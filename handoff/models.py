@@ -144,6 +144,8 @@ class Handoff(Base):
     share_history: Mapped[bool | None] = mapped_column(Boolean)
     # The first message the référent may read when the history is not shared.
     first_message_id: Mapped[int | None] = mapped_column(Integer)
+    # The last message of the handoff, set at close: what comes after is not theirs to read.
+    last_message_id: Mapped[int | None] = mapped_column(Integer)
     referent_id: Mapped[str | None] = mapped_column(
         ForeignKey("referents.id", ondelete="SET NULL"), index=True
     )

@@ -42,9 +42,11 @@ class Notifier:
         self.supervisors_chat_id = supervisors_chat_id
         self.bot: Any = None  # telegram.Bot, once the Telegram channel runs
 
-    async def urgent(self, handoff_id: int, reason: str, territory: str | None) -> None:
+    async def urgent(self, handoff_id: int, territory: str | None) -> None:
+        # No reason: "suicidal thoughts" about a possibly minor person has no place in a
+        # third-party chat. The console says it to the référent who opens it.
         text = (
-            f"🚨 Nouvelle demande URGENTE n°{handoff_id} : {reason_label(reason)}"
+            f"🚨 Nouvelle demande URGENTE n°{handoff_id}"
             f"{f' (territoire {territory})' if territory else ''}.\n"
             f"À prendre dans la console : {self.console_url}"
         )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, and_, false, func, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.conversations.models import Message
@@ -40,7 +41,8 @@ MAX_NOTE = 4000
 
 class ClaimResult(enum.StrEnum):
     CLAIMED = "claimed"
-    ALREADY_TAKEN = "already_taken"  # someone else was faster, or it was closed
+    ALREADY_TAKEN = "already_taken"  # someone else was faster
+    NO_LONGER_WAITING = "no_longer_waiting"  # cancelled or closed meanwhile
     NOT_VISIBLE = "not_visible"  # another territory or age group
     AT_CAPACITY = "at_capacity"
     NOT_FOUND = "not_found"
@@ -74,12 +76,29 @@ def _event(
     )
 
 
-def open_handoff(session: Session, conversation_id: str) -> Handoff | None:
-    return session.scalar(
+def open_handoff(session: Session, conversation_id: str, *, lock: bool = False) -> Handoff | None:
+    """The conversation's open handoff; ``lock`` before changing it (see ``lock``)."""
+    handoff = session.scalar(
         select(Handoff).where(
             Handoff.conversation_id == conversation_id, Handoff.status.in_(OPEN_STATUSES)
         )
     )
+    return get_locked(session, handoff.id) if lock and handoff is not None else handoff
+
+
+def get_locked(session: Session, handoff_id: int) -> Handoff | None:
+    """A handoff read for a change, so that concurrent changes (a cancel and a claim, a
+    release and a close) happen one after the other. PostgreSQL: a row lock. SQLite ignores
+    FOR UPDATE and starts its transaction at the first write: a no-op write takes its
+    single writer lock first."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(Handoff)
+            .where(Handoff.id == handoff_id)
+            .values(priority_rank=Handoff.priority_rank)
+            .execution_options(synchronize_session=False)
+        )
+    return session.get(Handoff, handoff_id, with_for_update=True, populate_existing=True)
 
 
 def latest_handoff(session: Session, conversation_id: str) -> Handoff | None:
@@ -108,20 +127,9 @@ def request(session: Session, req: Request) -> tuple[Handoff, bool]:
     Urgent requests are queued at once (the numbers were given first; consent is asked
     right after). Others wait for the person's consent answer before entering the queue.
     """
-    existing = open_handoff(session, req.conversation_id)
+    existing = open_handoff(session, req.conversation_id, lock=True)
     if existing is not None:
-        if req.priority.rank < existing.priority_rank:
-            _event(session, existing, "priority_raised", old=existing.priority.value)
-            existing.priority = req.priority
-            existing.priority_rank = req.priority.rank
-            existing.reason = req.reason[:64]
-            if req.priority is Priority.URGENT and existing.status is HandoffStatus.REQUESTED:
-                _enqueue(existing)
-                _event(session, existing, "queued")
-        if req.territory_id and not existing.territory_id:
-            existing.territory_id = req.territory_id
-        existing.under_16 = existing.under_16 or req.under_16
-        return existing, False
+        return _raise(session, existing, req), False
     handoff = Handoff(
         conversation_id=req.conversation_id,
         user_id=req.user_id,
@@ -137,12 +145,42 @@ def request(session: Session, req: Request) -> tuple[Handoff, bool]:
     )
     if req.priority is Priority.URGENT:
         _enqueue(handoff)
-    session.add(handoff)
-    session.flush()
+    try:
+        # One open handoff per conversation is a unique index: of two concurrent requests
+        # (a double tap), the second finds the first instead of failing.
+        with session.begin_nested():
+            session.add(handoff)
+            session.flush()
+    except IntegrityError:
+        existing = open_handoff(session, req.conversation_id, lock=True)
+        if existing is None:
+            raise
+        return _raise(session, existing, req), False
     _event(session, handoff, "requested", priority=req.priority.value, reason=handoff.reason)
     if handoff.status is HandoffStatus.WAITING:
         _event(session, handoff, "queued")
     return handoff, True
+
+
+def _raise(session: Session, existing: Handoff, req: Request) -> Handoff:
+    """A new request on an open handoff: a higher priority, more routing details."""
+    if req.priority.rank < existing.priority_rank:
+        _event(session, existing, "priority_raised", old=existing.priority.value)
+        existing.priority = req.priority
+        existing.priority_rank = req.priority.rank
+        existing.reason = req.reason[:64]
+        # Escalation deadlines start again at the new priority (urgent: 5 minutes).
+        existing.escalated_at = None
+        if req.priority is Priority.URGENT and existing.status is HandoffStatus.REQUESTED:
+            _enqueue(existing)
+            _event(session, existing, "queued")
+    if existing.status is HandoffStatus.REQUESTED:
+        # Asked again before answering: what the bot heard meanwhile stays unshared.
+        existing.first_message_id = _last_message_id(session, existing.conversation_id)
+    if req.territory_id and not existing.territory_id:
+        existing.territory_id = req.territory_id
+    existing.under_16 = existing.under_16 or req.under_16
+    return existing
 
 
 def _enqueue(handoff: Handoff) -> None:
@@ -153,6 +191,9 @@ def _enqueue(handoff: Handoff) -> None:
 def answer_consent(session: Session, handoff: Handoff, share_history: bool) -> None:
     """Record the person's answer about sharing; a requested handoff enters the queue."""
     handoff.share_history = share_history
+    if not share_history:
+        # "Only what is written from now on": the référent reads from this answer.
+        handoff.first_message_id = _last_message_id(session, handoff.conversation_id)
     _event(session, handoff, "consent", share_history=share_history)
     if handoff.status is HandoffStatus.REQUESTED:
         _enqueue(handoff)
@@ -160,6 +201,8 @@ def answer_consent(session: Session, handoff: Handoff, share_history: bool) -> N
 
 
 def _close(session: Session, handoff: Handoff, outcome: Outcome, referent_id: str | None) -> None:
+    # What the person writes after the close (to the bot) is not the référent's to read.
+    handoff.last_message_id = _last_message_id(session, handoff.conversation_id)
     handoff.status = HandoffStatus.CLOSED
     handoff.outcome = outcome
     handoff.closed_at = utcnow()
@@ -201,6 +244,19 @@ def can_see(referent: Referent, handoff: Handoff) -> bool:
         referent.territories or []
     )
     return territory_ok and (referent.serves_under_16 or not handoff.under_16)
+
+
+def may_open(referent: Referent, handoff: Handoff) -> bool:
+    """Whether a référent may read this handoff's conversation: never before the person
+    agreed (or after they declined); a waiting one when it is routed to them (to decide to
+    take it); a held or closed one only by its (last) holder, and supervisors."""
+    if handoff.status is HandoffStatus.REQUESTED or handoff.outcome is Outcome.DECLINED:
+        return False
+    if not can_see(referent, handoff):
+        return False
+    if referent.is_supervisor or handoff.status is HandoffStatus.WAITING:
+        return True
+    return handoff.referent_id == referent.id
 
 
 def _queue_order() -> tuple[Any, ...]:
@@ -295,8 +351,10 @@ def claim(session: Session, handoff_id: int, referent: Referent) -> ClaimResult:
         return ClaimResult.NOT_FOUND
     if not can_see(referent, handoff):
         return ClaimResult.NOT_VISIBLE
-    if handoff.status is not HandoffStatus.WAITING:
+    if handoff.status is HandoffStatus.ASSIGNED:
         return ClaimResult.ALREADY_TAKEN
+    if handoff.status is not HandoffStatus.WAITING:
+        return ClaimResult.NO_LONGER_WAITING
     locked = _lock_referent(session, referent.id)
     capacity = locked.capacity if locked is not None else referent.capacity
     if active_count(session, referent.id) >= capacity:
@@ -309,7 +367,10 @@ def claim(session: Session, handoff_id: int, referent: Referent) -> ClaimResult:
         .execution_options(synchronize_session=False)
     )
     if cast("CursorResult[Any]", result).rowcount != 1:
-        return ClaimResult.ALREADY_TAKEN
+        session.refresh(handoff)
+        if handoff.status is HandoffStatus.ASSIGNED:
+            return ClaimResult.ALREADY_TAKEN
+        return ClaimResult.NO_LONGER_WAITING
     session.refresh(handoff)
     _event(session, handoff, "claimed", referent.id)
     return ClaimResult.CLAIMED
@@ -329,6 +390,7 @@ def release(session: Session, handoff: Handoff, referent: Referent) -> None:
     handoff.status = HandoffStatus.WAITING
     handoff.referent_id = None
     handoff.claimed_at = None
+    handoff.escalated_at = None  # waiting again: its escalation deadline starts again
 
 
 def _check_room(session: Session, handoff: Handoff, colleague: Referent) -> None:
@@ -389,6 +451,8 @@ def visible_messages(session: Session, handoff: Handoff) -> list[Message]:
     query = select(Message).where(Message.conversation_id == handoff.conversation_id)
     if not handoff.share_history:
         query = query.where(Message.id > (handoff.first_message_id or 0))
+    if handoff.last_message_id is not None:
+        query = query.where(Message.id <= handoff.last_message_id)
     return list(session.scalars(query.order_by(Message.id)))
 
 

@@ -52,6 +52,10 @@ CLAIM_ERRORS = {
         409,
         "Trop tard : une ou un collègue a déjà pris cette conversation.",
     ),
+    ClaimResult.NO_LONGER_WAITING: (
+        409,
+        "Cette demande n'attend plus : elle a été annulée ou close.",
+    ),
     ClaimResult.AT_CAPACITY: (409, "Vous avez déjà le maximum de conversations en cours."),
     ClaimResult.NOT_VISIBLE: (404, "Conversation introuvable."),
     ClaimResult.NOT_FOUND: (404, "Conversation introuvable."),
@@ -153,9 +157,13 @@ class LockedError(ApiError):
 
 @router.post("/logout", status_code=204)
 async def logout(request: Request, csrf: CsrfHeader = None) -> Response:
-    viewer(request, csrf, mutating=True)
     with session_scope(gateway_of(request).sessions) as session:
-        accounts.close_session(session, request.cookies.get(COOKIE))
+        found = accounts.session_for(session, request.cookies.get(COOKIE))
+        if found is not None:
+            if not accounts.csrf_ok(found[0], csrf):
+                raise ApiError(403, "Jeton de sécurité manquant ou invalide : rechargez la page.")
+            accounts.close_session(session, request.cookies.get(COOKIE))
+    # An expired session is logged out too: the cookie goes either way.
     response = Response(status_code=204)
     response.delete_cookie(COOKIE, path="/console")
     return response
@@ -229,7 +237,7 @@ async def get_queue(request: Request) -> dict[str, Any]:
 @router.get("/events")
 async def events(request: Request) -> StreamingResponse:
     """Live queue and messages for this référent (what they may see only)."""
-    referent = viewer(request)
+    viewer(request)
     bus = gateway_of(request).desk.bus
     stream = bus.subscribe(CONSOLE)
 
@@ -240,11 +248,15 @@ async def events(request: Request) -> StreamingResponse:
                 try:
                     event = await asyncio.wait_for(stream.get(), HEARTBEAT_SECONDS)
                 except TimeoutError:
-                    if await request.is_disconnected():
-                        return
+                    event = None
+                # The rights of now, not those of when the stream opened: a logout, a
+                # deactivation or a new territory take effect at once.
+                referent = _still_logged_in(request)
+                if referent is None or await request.is_disconnected():
+                    return
+                if event is None:
                     yield ": keep-alive\n\n"
-                    continue
-                if may_receive(referent, event):
+                elif may_receive(referent, event):
                     public = {k: v for k, v in event.items() if not k.startswith("_")}
                     yield f"data: {json.dumps(public, ensure_ascii=False)}\n\n"
         finally:
@@ -255,6 +267,12 @@ async def events(request: Request) -> StreamingResponse:
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+def _still_logged_in(request: Request) -> Referent | None:
+    with session_scope(gateway_of(request).sessions) as session:
+        found = accounts.session_for(session, request.cookies.get(COOKIE))
+        return found[1] if found else None
 
 
 def may_receive(referent: Referent, event: dict[str, Any]) -> bool:
@@ -270,7 +288,7 @@ def may_receive(referent: Referent, event: dict[str, Any]) -> bool:
 # --- one conversation -----------------------------------------------------------------
 def _visible(session: Session, referent: Referent, handoff_id: int) -> Handoff:
     handoff = session.get(Handoff, handoff_id)
-    if handoff is None or not queue.can_see(referent, handoff):
+    if handoff is None or not queue.may_open(referent, handoff):
         raise ApiError(404, "Conversation introuvable.")
     return handoff
 
@@ -293,7 +311,10 @@ def _summary_of(request: Request, handoff_id: int) -> dict[str, Any]:
 @router.post("/handoffs/{handoff_id}/claim")
 async def claim(request: Request, handoff_id: int, csrf: CsrfHeader = None) -> dict[str, Any]:
     referent = viewer(request, csrf, mutating=True)
-    result = await gateway_of(request).desk.claim(handoff_id, referent.id)
+    try:
+        result = await gateway_of(request).desk.claim(handoff_id, referent.id)
+    except DeskError as exc:
+        raise ApiError(exc.status, exc.message) from exc
     if result is not ClaimResult.CLAIMED:
         status, words = CLAIM_ERRORS[result]
         raise ApiError(status, words)
@@ -530,10 +551,25 @@ async def change_account(
                 accounts.set_password(target, body.password)
             except accounts.AccountError as exc:
                 raise ApiError(422, str(exc)) from exc
-        if body.active is False:
+        if body.active is False or body.password is not None:
             accounts.end_sessions_of(session, target.id)
         session.flush()
-        return account_view(session, target)
+        # Conversations this account may no longer hold go back to the queue, so nobody
+        # is left waiting on a closed account or a territory it left.
+        orphans = [
+            h.id
+            for h in queue.assigned_to(session, target.id)
+            if not target.active or not queue.can_see(target, h)
+        ]
+        view = account_view(session, target)
+    for handoff_id in orphans:
+        await _desk_call(gateway_of(request).desk.release(handoff_id, boss.id))
+    if orphans:
+        with session_scope(gateway_of(request).sessions) as session:
+            refreshed = session.get(Referent, referent_id)
+            assert refreshed is not None
+            view = account_view(session, refreshed)
+    return view
 
 
 def _known_territories(ids: list[str]) -> None:

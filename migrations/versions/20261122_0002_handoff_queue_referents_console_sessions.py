@@ -92,6 +92,7 @@ def upgrade() -> None:
         sa.Column("under_16", sa.Boolean(), nullable=False),
         sa.Column("share_history", sa.Boolean(), nullable=True),
         sa.Column("first_message_id", sa.Integer(), nullable=True),
+        sa.Column("last_message_id", sa.Integer(), nullable=True),
         sa.Column("referent_id", sa.String(length=32), nullable=True),
         sa.Column("requested_at", bot.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("queued_at", bot.db.UtcDateTime(timezone=True), nullable=True),

@@ -357,3 +357,73 @@ def test_a_danger_written_while_waiting_gets_the_numbers_and_becomes_urgent(
         assert kept.delivery is Delivery.HELD_FOR_HUMAN, "the référent still reads it"
     alice = referent(client, "alice@example.org")
     assert alice.queue()["waiting"][0]["priority"] == "urgent"
+
+
+def test_a_referent_reads_only_what_is_theirs_to_read(client: TestClient) -> None:
+    person = Person(client)
+    person.send(payload="/request_human")
+    alice = referent(client, "alice@example.org")
+    bob = referent(client, "bob@example.org")
+    with session_scope(client.gateway.sessions) as session:  # type: ignore[attr-defined]
+        handoff_id = session.scalar(select(Handoff.id))
+    path = f"/console/api/handoffs/{handoff_id}"
+    assert alice.client.get(path).status_code == 404, "not before the person agreed"
+
+    person.send("ce que le bot entend avant la réponse")
+    person.send(payload="/handoff_share_no")
+    person.send("pour la personne")
+    seen = [m["text"] for m in alice.client.get(path).json()["messages"]]
+    assert "ce que le bot entend avant la réponse" not in seen, "not shared: from the answer on"
+    assert "pour la personne" in seen
+
+    alice.post(f"/handoffs/{handoff_id}/claim")
+    assert bob.client.get(path).status_code == 404, "held by a colleague"
+    alice.post(f"/handoffs/{handoff_id}/close", {"outcome": "information_given"})
+    person.send("plus tard, au bot")
+    later = [m["text"] for m in alice.client.get(path).json()["messages"]]
+    assert "plus tard, au bot" not in later, "what follows the close is not the référent's"
+    assert bob.client.get(path).status_code == 404
+
+
+def test_a_declined_request_is_never_shown(client: TestClient) -> None:
+    person = Person(client)
+    person.send("un secret")
+    person.send(payload="/request_human")
+    person.send(payload="/handoff_decline")
+    boss = referent(client, "chef@example.org", role="supervisor")
+    with session_scope(client.gateway.sessions) as session:  # type: ignore[attr-defined]
+        handoff_id = session.scalar(select(Handoff.id))
+    assert boss.client.get(f"/console/api/handoffs/{handoff_id}").status_code == 404
+
+
+def test_a_deactivated_referent_is_logged_out_and_their_conversations_go_back(
+    client: TestClient,
+) -> None:
+    person = Person(client)
+    person.send(payload="/urgent_violence")
+    boss = referent(client, "chef@example.org", role="supervisor")
+    alice = referent(client, "alice@example.org")
+    (item,) = alice.queue()["waiting"]
+    alice.post(f"/handoffs/{item['id']}/claim")
+    alice_id = alice.client.get("/console/api/me").json()["id"]
+    changed = boss.client.patch(
+        f"/console/api/referents/{alice_id}", json={"active": False}, headers=boss.csrf
+    )
+    assert changed.status_code == 200
+    assert changed.json()["active_count"] == 0
+    assert alice.client.get("/console/api/me").status_code == 401
+    assert [w["id"] for w in boss.queue()["waiting"]] == [item["id"]]
+    assert "de nouveau dans la file" in (pushed_to(client, person)[-1].text or "")
+
+
+def test_claiming_a_cancelled_request_says_it_no_longer_waits(client: TestClient) -> None:
+    person = Person(client)
+    urgent = person.send(payload="/urgent_violence")
+    cancel = [b["payload"] for m in urgent["messages"] for b in m["buttons"]]
+    assert "/handoff_cancel" in cancel, "an urgent request can be cancelled too"
+    alice = referent(client, "alice@example.org")
+    (item,) = alice.queue()["waiting"]
+    person.send(payload="/handoff_cancel")
+    late = alice.post(f"/handoffs/{item['id']}/claim")
+    assert late.status_code == 409
+    assert "n'attend plus" in late.json()["error"]

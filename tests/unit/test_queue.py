@@ -219,7 +219,7 @@ def test_claim_of_a_taken_handoff_gives_already_taken(s: Session) -> None:
     assert events(s, handoff, "claimed") == 1
 
     queue.close(s, handoff, fast, Outcome.NO_ANSWER)
-    assert queue.claim(s, handoff.id, slow) is ClaimResult.ALREADY_TAKEN
+    assert queue.claim(s, handoff.id, slow) is ClaimResult.NO_LONGER_WAITING
 
 
 def test_release_puts_it_back_at_its_original_place(s: Session) -> None:
