@@ -9,13 +9,16 @@ from dialogues.actions.conversation import (
     ActionIdentifyParent,
     ActionSessionStart,
 )
+from dialogues.actions.handoff import ActionHandoffEnded, ActionRequestHandoff
 from dialogues.actions.knowledge import ActionAnswerFaq, ValidatePlaceForm
 
 __all__ = [
     "ActionAnswerFaq",
     "ActionChangeLanguage",
     "ActionHandleFallback",
+    "ActionHandoffEnded",
     "ActionIdentifyParent",
+    "ActionRequestHandoff",
     "ActionSessionStart",
     "ValidatePlaceForm",
 ]

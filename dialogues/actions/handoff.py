@@ -1,0 +1,109 @@
+"""Handing the conversation to a person, and taking it back.
+
+The dialogue only raises the handoff: ``action_request_handoff`` sends the gateway a custom
+instruction, ``{"handoff": {"priority", "reason", "place", "age"}}``. The gateway owns the
+queue and writes every message about it (consent to share, place in the queue, hours).
+When a référent closes or hands back, the gateway triggers the intent ``handoff_ended``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from handoff.levels import level_of
+
+Priority = Literal["urgent", "high", "normal"]
+
+REQUEST_HUMAN = "request_human"
+FALLBACK_INTENT = "nlu_fallback"
+# A yes to an offer of a person: the reason is what came before it.
+FOLLOW_UPS = (REQUEST_HUMAN, "affirm")
+# How many user turns before a follow-up may hold its reason.
+LOOKBACK = 3
+RANK: dict[str, int] = {"urgent": 2, "high": 1}
+OUTCOME_ENTITY = "outcome"
+
+
+def session_user_intents(tracker: Tracker) -> list[str]:
+    """The intents of the user turns of this session, the latest first."""
+    intents: list[str] = []
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "session_started":
+            break
+        if kind == "user":
+            intent = (event.get("parse_data") or {}).get("intent") or {}
+            intents.append(str(intent.get("name") or ""))
+    return intents
+
+
+def handoff_request(intents: list[str]) -> tuple[Priority, str]:
+    """Priority and reason of a handoff, from the session's user intents (latest first)."""
+    latest = intents[0] if intents and intents[0] else REQUEST_HUMAN
+    level = level_of(latest)
+    if level == "urgent" or level == "high":
+        return level, latest
+    if latest not in FOLLOW_UPS:
+        return "normal", latest
+    earlier = intents[1 : 1 + LOOKBACK]
+    # The most serious of the few turns before; the most recent one among equals.
+    serious = [(RANK[level_of(i)], -pos, i) for pos, i in enumerate(earlier) if level_of(i) in RANK]
+    if serious:
+        intent = max(serious)[2]
+        return ("urgent" if level_of(intent) == "urgent" else "high"), intent
+    if earlier[:2] == [FALLBACK_INTENT, FALLBACK_INTENT]:
+        return "normal", FALLBACK_INTENT
+    if earlier and level_of(earlier[0]) == "offer":  # e.g. appointment_book, then "yes"
+        return "normal", earlier[0]
+    return "normal", REQUEST_HUMAN
+
+
+def _text_slot(tracker: Tracker, name: str) -> str | None:
+    value = tracker.get_slot(name)
+    if value is None or str(value).strip() == "":
+        return None
+    return str(value).strip()
+
+
+class ActionRequestHandoff(Action):
+    """Ask the gateway for a person; it tells the person what happens next."""
+
+    def name(self) -> str:
+        return "action_request_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        priority, reason = handoff_request(session_user_intents(tracker))
+        dispatcher.utter_message(
+            json_message={
+                "handoff": {
+                    "priority": priority,
+                    "reason": reason,
+                    "place": _text_slot(tracker, "place"),
+                    "age": _text_slot(tracker, "age"),
+                }
+            }
+        )
+        return []
+
+
+class ActionHandoffEnded(Action):
+    """A référent closed the handoff or handed the conversation back to the assistant."""
+
+    def name(self) -> str:
+        return "action_handoff_ended"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        events: list[EventType] = [SlotSet("handled_by_human", True)]
+        for entity in tracker.latest_message.get("entities") or []:
+            if entity.get("entity") == OUTCOME_ENTITY and entity.get("value"):
+                events.append(SlotSet("human_outcome", str(entity["value"])))
+                break
+        return events
