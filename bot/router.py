@@ -229,9 +229,10 @@ class ConversationRouter:
                 )
             return RouteResult(messages=[notice])
 
-        if not replies:
+        if not replies and not isinstance(custom.get("handoff"), dict):
             # Never leave a person with silence: a turn that produced nothing (an action
-            # that failed inside the engine) is said plainly; the message is kept.
+            # that failed inside the engine) is said plainly; the message is kept. A
+            # handoff request is not silence: the desk answers it.
             logger.warning("the engine answered with no message")
             replies = [
                 OutboundMessage(text=gettext(ref.locale, "engine-no-answer"), sender="system")

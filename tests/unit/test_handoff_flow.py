@@ -98,10 +98,14 @@ def pushed_to(client: TestClient, person: Person) -> list[Message]:
         return list(rows)
 
 
-def test_request_asks_consent_before_anything_is_queued(client: TestClient) -> None:
+def test_request_asks_consent_before_anything_is_queued(
+    client: TestClient, engine: FakeEngine
+) -> None:
     person = Person(client)
     alice = referent(client, "alice@example.org")
+    engine.silent_handoff = True  # as the real action: the instruction alone, no text
     reply = person.send(payload="/request_human")
+    assert len(reply["messages"]) == 1, "only the consent question, no 'could not answer'"
     assert "montrer cette conversation" in texts(reply)
     payloads = [b["payload"] for b in reply["messages"][-1]["buttons"]]
     assert payloads == ["/handoff_share_yes", "/handoff_share_no", "/handoff_decline"]

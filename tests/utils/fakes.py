@@ -29,6 +29,7 @@ class FakeEngine:
         self.silent = False  # answers 200 with no message, as Rasa does when an action fails
         self.received: list[tuple[str, str, dict[str, Any]]] = []
         self.triggered: list[tuple[str, str, dict[str, Any]]] = []
+        self.silent_handoff = False  # the handoff instruction without an answer before it
 
     async def send(
         self, sender_id: str, text: str, metadata: dict[str, Any]
@@ -42,6 +43,8 @@ class FakeEngine:
             # As action_request_handoff does: the answer, then the instruction to the desk.
             priority, reason = HANDOFF_TEXTS[text]
             custom = {"handoff": {"priority": priority, "reason": reason, "place": None}}
+            if self.silent_handoff:
+                return [], custom
             return [OutboundMessage(text=f"answer to {reason}")], custom
         if text.startswith(NOT_UNDERSTOOD_PREFIX):
             return [OutboundMessage(text="pas compris")], {"not_understood": True}
