@@ -342,9 +342,7 @@ class HandoffDesk:
             logger.warning("engine unavailable when handing back; the gateway says it")
             messages = []
         if not messages:
-            messages = [
-                OutboundMessage(text=gettext(locale, "handoff-back-to-bot"), sender="system")
-            ]
+            messages = [OutboundMessage(text=gettext(locale, "handoff-back-to-bot"), sender="bot")]
         closed = HandoffState("closed", priority, None)
         for message in messages:
             await self._push(user_id, _with_state(message, closed))
@@ -377,9 +375,9 @@ class HandoffDesk:
     def _say(
         self, locale: str, key: str, buttons: tuple[Button, ...] = (), **params: object
     ) -> OutboundMessage:
-        return OutboundMessage(
-            text=gettext(locale, key, **params), buttons=buttons, sender="system"
-        )
+        """The assistant answering the person about their request (consent, queue, hours).
+        Notices about the référent side (joined, released...) are ``system`` messages."""
+        return OutboundMessage(text=gettext(locale, key, **params), buttons=buttons, sender="bot")
 
     def _consent_buttons(self, locale: str, decline: bool = True) -> tuple[Button, ...]:
         buttons = [

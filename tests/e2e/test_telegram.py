@@ -46,10 +46,12 @@ def test_pressing_a_button_answers_once(user: TelegramUser) -> None:
     assert user.quiet_for(3) == []
 
 
-def test_urgent_text_gets_the_numbers(user: TelegramUser) -> None:
+def test_urgent_text_gets_the_numbers_then_a_person_is_alerted(user: TelegramUser) -> None:
     user.send("je veux mourir")
-    (answer,) = user.replies(1)
-    assert "3114" in answer["text"][:40]
+    numbers, alerted, consent = user.replies(3)
+    assert "3114" in numbers["text"][:40], "the numbers come first"
+    assert "tout de suite" in alerted["text"]
+    assert "/handoff_share_yes" in [b["callback_data"] for b in buttons_of(consent)]
 
 
 def test_english_speaker_is_answered_in_english(stack: Stack, telegram_base_url: str) -> None:
