@@ -10,10 +10,10 @@ import datetime as dt
 import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event, update
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -94,3 +94,25 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One short transaction: commit on success, roll back on error."""
     with factory() as session, session.begin():
         yield session
+
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+def get_for_update(
+    session: Session, model: type[ModelT], key: Any, noop: InstrumentedAttribute[Any]
+) -> ModelT | None:
+    """A row read for a change, so that concurrent changes to it happen one after the
+    other. PostgreSQL: a row lock (``FOR UPDATE``). SQLite ignores ``FOR UPDATE`` and its
+    driver starts the transaction only at the first write, so what is read first would be
+    read outside any lock: a no-op write (``noop = noop``) takes SQLite's single writer
+    lock first, waiting up to the busy timeout."""
+    if session.get_bind().dialect.name == "sqlite":
+        primary_key = model.__mapper__.primary_key[0]
+        session.execute(
+            update(model)
+            .where(primary_key == key)
+            .values({noop.key: noop})
+            .execution_options(synchronize_session=False)
+        )
+    return session.get(model, key, with_for_update=True, populate_existing=True)

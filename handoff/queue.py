@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.conversations.models import Message
-from bot.db import utcnow
+from bot.db import get_for_update, utcnow
 from handoff.models import (
     OPEN_STATUSES,
     Handoff,
@@ -87,18 +87,9 @@ def open_handoff(session: Session, conversation_id: str, *, lock: bool = False) 
 
 
 def get_locked(session: Session, handoff_id: int) -> Handoff | None:
-    """A handoff read for a change, so that concurrent changes (a cancel and a claim, a
-    release and a close) happen one after the other. PostgreSQL: a row lock. SQLite ignores
-    FOR UPDATE and starts its transaction at the first write: a no-op write takes its
-    single writer lock first."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(
-            update(Handoff)
-            .where(Handoff.id == handoff_id)
-            .values(priority_rank=Handoff.priority_rank)
-            .execution_options(synchronize_session=False)
-        )
-    return session.get(Handoff, handoff_id, with_for_update=True, populate_existing=True)
+    """A handoff read for a change: a cancel and a claim, a release and a close happen one
+    after the other."""
+    return get_for_update(session, Handoff, handoff_id, Handoff.priority_rank)
 
 
 def latest_handoff(session: Session, conversation_id: str) -> Handoff | None:
@@ -330,18 +321,8 @@ def active_count(session: Session, referent_id: str) -> int:
 
 
 def _lock_referent(session: Session, referent_id: str) -> Referent | None:
-    """Serialise one référent's claims (capacity). PostgreSQL: a row lock. SQLite ignores
-    FOR UPDATE and its driver opens the transaction only at the first write, so the
-    capacity count would be read outside any lock (concurrent claims of one référent all
-    passed it): a no-op write first takes SQLite's single writer lock (busy_timeout)."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(
-            update(Referent)
-            .where(Referent.id == referent_id)
-            .values(capacity=Referent.capacity)
-            .execution_options(synchronize_session=False)
-        )
-    return session.scalar(select(Referent).where(Referent.id == referent_id).with_for_update())
+    """Serialise one référent's claims and transfers to them, so capacity holds."""
+    return get_for_update(session, Referent, referent_id, Referent.capacity)
 
 
 def claim(session: Session, handoff_id: int, referent: Referent) -> ClaimResult:

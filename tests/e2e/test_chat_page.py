@@ -5,33 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
+from tests.utils.browser import chromium_page
 from tests.utils.stack import Stack
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
 def page(stack: Stack) -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844})
-        page = context.new_page()
+    with chromium_page(390, 844) as page:  # a phone
         page.goto(f"{stack.base_url}/")
         yield page
-        context.close()
-        browser.close()
 
 
 def test_page_greets_in_french_with_real_buttons(page: Page) -> None:

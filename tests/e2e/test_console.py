@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Locator, Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.test_chat_page import CHROMIUM, CHROMIUM_ARGS
+from tests.utils.browser import chromium_page
 from tests.utils.chat import ChatClient
 from tests.utils.console import create_referent
 from tests.utils.stack import Stack
@@ -29,13 +29,8 @@ SSE_TIMEOUT = 30.0  # s: the référent's reply on the young person's stream
 
 @pytest.fixture
 def console_page(stack: Stack) -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
-        page = context.new_page()
+    with chromium_page(1280, 900) as page:
         yield page
-        context.close()
-        browser.close()
 
 
 @pytest.fixture

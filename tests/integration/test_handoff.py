@@ -31,6 +31,14 @@ def referent(stack: Stack) -> Iterator[ConsoleClient]:
     client.close()
 
 
+def own_request(chat: ChatClient, referent: ConsoleClient) -> dict:
+    """This conversation's request in the shared queue: a marker written while waiting
+    (kept for the référent) finds it."""
+    marker = f"marqueur {chat.session_id}"
+    chat.send(marker)
+    return referent.find(marker)
+
+
 def buttons_of(message: dict) -> list[dict]:
     markup = message.get("reply_markup") or {}
     return [button for row in markup.get("inline_keyboard", []) for button in row]
@@ -134,9 +142,7 @@ def test_two_misunderstandings_then_yes_reaches_the_queue(
     assert "montrer cette conversation" in reply["messages"][-1]["text"]
     queued = chat.send(payload="/handoff_share_no")
     assert queued["handoff"]["status"] == "waiting"
-    marker = f"marqueur {chat.session_id}"
-    chat.send(marker)
-    assert referent.find(marker)["reason"] == "nlu_fallback"
+    assert own_request(chat, referent)["reason"] == "nlu_fallback"
 
 
 def test_high_intent_accepted_is_queued_as_high(chat: ChatClient, referent: ConsoleClient) -> None:
@@ -144,9 +150,7 @@ def test_high_intent_accepted_is_queued_as_high(chat: ChatClient, referent: Cons
     chat.send(payload="/request_human")
     queued = chat.send(payload="/handoff_share_yes")
     assert queued["handoff"]["priority"] == "high"
-    marker = f"marqueur {chat.session_id}"
-    chat.send(marker)
-    assert referent.find(marker)["reason"] == "apprentice_employer_conflict"
+    assert own_request(chat, referent)["reason"] == "apprentice_employer_conflict"
 
 
 def test_territory_routing_and_its_working_hours(chat: ChatClient, referent: ConsoleClient) -> None:
@@ -165,9 +169,7 @@ def test_territory_routing_and_its_working_hours(chat: ChatClient, referent: Con
     else:
         assert "L'équipe n'est pas disponible en ce moment" in told
         assert "à partir de" in told
-    marker = f"marqueur {chat.session_id}"
-    chat.send(marker)
-    item = referent.find(marker)
+    item = own_request(chat, referent)
     assert item["territory"] == "demo"
     assert item["territory_name"].startswith("Val-de-Relais")
 

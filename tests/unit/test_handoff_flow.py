@@ -20,6 +20,7 @@ from bot.conversations.models import Delivery, Message, Sender
 from bot.db import session_scope
 from bot.web.app import create_app
 from handoff.models import Handoff
+from tests.utils.chat import ChatClient
 from tests.utils.console import PASSWORD, create_referent
 from tests.utils.fakes import HANDOFF_TEXTS, FakeEngine, gateway_with
 
@@ -27,23 +28,9 @@ ALWAYS_OPEN = {"mon-sun": "00:00-23:59"}
 HANDOFF_TEXTS["/request_human_demo"] = ("normal", "request_human")
 
 
-class Person:
+def Person(client: TestClient) -> ChatClient:
     """A young person on the web chat."""
-
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-        body = client.post("/api/chat/sessions", json={"locale": "fr"}).json()
-        self.session_id = body["session_id"]
-        self.auth = {"Authorization": f"Bearer {body['token']}"}
-
-    def send(self, text: str | None = None, payload: str | None = None) -> dict[str, Any]:
-        body = {"text": text} if text is not None else {"payload": payload}
-        response = self.client.post(
-            f"/api/chat/sessions/{self.session_id}/messages", headers=self.auth, json=body
-        )
-        assert response.status_code == 200, response.text
-        result: dict[str, Any] = response.json()
-        return result
+    return ChatClient(http=client)
 
 
 class Referent:
@@ -89,7 +76,7 @@ def texts(reply: dict[str, Any]) -> str:
     return "\n".join(m["text"] or "" for m in reply["messages"])
 
 
-def pushed_to(client: TestClient, person: Person) -> list[Message]:
+def pushed_to(client: TestClient, person: ChatClient) -> list[Message]:
     """What was pushed to the person outside replies (référent, system notices)."""
     with session_scope(client.gateway.sessions) as session:  # type: ignore[attr-defined]
         rows = session.scalars(

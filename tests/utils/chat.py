@@ -8,8 +8,11 @@ import httpx
 
 
 class ChatClient:
-    def __init__(self, base_url: str, locale: str = "fr") -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=60)
+    def __init__(
+        self, base_url: str = "", locale: str = "fr", http: httpx.Client | None = None
+    ) -> None:
+        # Unit tests pass their FastAPI TestClient (an httpx.Client) instead of a URL.
+        self.http = http or httpx.Client(base_url=base_url, timeout=60)
         response = self.http.post("/api/chat/sessions", json={"locale": locale})
         assert response.status_code == 201, response.text
         body = response.json()
