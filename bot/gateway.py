@@ -16,7 +16,7 @@ from bot.conversations.models import Channel, User
 from bot.db import make_engine, make_session_factory
 from bot.engine_client import EngineClient
 from bot.events import EventBus
-from bot.messages import OutboundMessage
+from bot.messages import HandoffState, OutboundMessage
 from bot.router import ConversationRouter
 from handoff.desk import HandoffDesk
 from handoff.notify import Notifier
@@ -56,10 +56,10 @@ class Gateway:
             sessions, engine, EventBus(), notifier, settings.tz, settings.working_hours
         )
         router = ConversationRouter(sessions, engine, desk)
-        desk.attach(router.push)
         bus = EventBus()
         scheduler = AsyncIOScheduler(timezone=settings.tz)
         gateway = cls(settings, db_engine, sessions, engine, router, bus, scheduler, desk)
+        desk.attach(router.push, gateway.show_handoff)
         router.register_channel(Channel.WEB, gateway.push_web)
         router.actions_ok = gateway.actions_ok
         return gateway
@@ -96,6 +96,11 @@ class Gateway:
     async def push_web(self, user: User, message: OutboundMessage, message_id: int) -> bool:
         event = {**message.to_dict(), "from": message.sender, "id": message_id}
         return self.bus.publish(user.id, event) > 0
+
+    def show_handoff(self, user_id: str, state: HandoffState) -> None:
+        """Update the web chat's status bar (queue position) without a chat message; other
+        channels have no such bar and get nothing."""
+        self.bus.publish(user_id, {"handoff": state.to_dict()})
 
     async def health(self) -> dict[str, str]:
         """State of each component, as /healthz reports it."""

@@ -116,11 +116,16 @@ class HandoffDesk:
             t.id: WorkingHours.parse(t.working_hours) for t in load_directory() if t.working_hours
         }
         self._push: Pusher | None = None
+        self._status_sink: Callable[[str, HandoffState], None] | None = None
         self.clock: Callable[[], dt.datetime] = utcnow  # tests set a fixed time
 
-    def attach(self, push: Pusher) -> None:
-        """How to deliver a message to a person (the router's ``push``)."""
+    def attach(
+        self, push: Pusher, status_sink: Callable[[str, HandoffState], None] | None = None
+    ) -> None:
+        """How to deliver a message to a person (the router's ``push``), and how to update
+        the status a channel shows without a message (the web chat's queue position)."""
         self._push = push
+        self._status_sink = status_sink
 
     # --- the router's side ----------------------------------------------------------
     def state(self, session: Session, conversation_id: str) -> HandoffState | None:
@@ -219,7 +224,7 @@ class HandoffDesk:
     async def publish(self, reply: DeskReply) -> None:
         """Tell the console (and the référents' chat) what a committed change means."""
         if reply.queue_changed or reply.urgent_handoff_id is not None:
-            self.bus.publish(CONSOLE, {"type": "queue"})
+            self._queue_moved()
         if reply.urgent_handoff_id is not None:
             with session_scope(self._sessions) as session:
                 handoff = session.get(Handoff, reply.urgent_handoff_id)
@@ -258,7 +263,7 @@ class HandoffDesk:
             state = self._state_of(session, handoff)
             locale = _locale(session, user_id)
         await self._tell(user_id, gettext(locale, "handoff-claimed", name=name), state)
-        self.bus.publish(CONSOLE, {"type": "queue"})
+        self._queue_moved()
         return result
 
     async def send(self, handoff_id: int, referent_id: str, text: str) -> dict[str, Any]:
@@ -287,7 +292,7 @@ class HandoffDesk:
             user_id, locale = handoff.user_id, _locale(session, handoff.user_id)
         text = gettext(locale, "handoff-released", position=state.position or 1)
         await self._tell(user_id, text, state)
-        self.bus.publish(CONSOLE, {"type": "queue"})
+        self._queue_moved()
 
     async def transfer(
         self, handoff_id: int, referent_id: str, colleague_id: str, *, supervisor: bool = False
@@ -312,7 +317,7 @@ class HandoffDesk:
                 colleague.display_name,
             )
         await self._tell(user_id, gettext(locale, "handoff-transferred", name=name), state)
-        self.bus.publish(CONSOLE, {"type": "queue"})
+        self._queue_moved()
 
     async def close(self, handoff_id: int, referent_id: str, outcome: Outcome) -> None:
         """Close with an outcome (or hand back to the bot); the bot resumes."""
@@ -322,7 +327,7 @@ class HandoffDesk:
             queue.close(session, handoff, referent, outcome)
             user_id, priority = handoff.user_id, PUBLIC_PRIORITY[handoff.priority]
             locale = _locale(session, user_id)
-        self.bus.publish(CONSOLE, {"type": "queue"})
+        self._queue_moved()
         await self.resume_bot(user_id, locale, outcome, priority)
 
     async def resume_bot(
@@ -354,10 +359,20 @@ class HandoffDesk:
         for handoff_id, priority, territory in due:
             await self.notifier.escalated(handoff_id, priority.value, territory)
         if due:
-            self.bus.publish(CONSOLE, {"type": "queue"})
+            self._queue_moved()
         return len(due)
 
     # --- helpers ----------------------------------------------------------------------
+    def _queue_moved(self) -> None:
+        """Consoles reload the queue; people waiting see their new position."""
+        self.bus.publish(CONSOLE, {"type": "queue"})
+        if self._status_sink is None:
+            return
+        with session_scope(self._sessions) as session:
+            positions = queue.positions(session)
+        for user_id, (priority, position) in positions.items():
+            self._status_sink(user_id, HandoffState("waiting", PUBLIC_PRIORITY[priority], position))
+
     def _held(self, session: Session, handoff_id: int, referent: Referent) -> Handoff:
         handoff = queue.get_locked(session, handoff_id)
         if handoff is None or not queue.can_see(referent, handoff):

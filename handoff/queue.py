@@ -296,6 +296,18 @@ def position(session: Session, handoff: Handoff) -> int | None:
     return count + 1
 
 
+def positions(session: Session) -> dict[str, tuple[Priority, int]]:
+    """Every waiting person's (priority, position), from one ordered read: the same order
+    and pools (territory, age group) as ``position``."""
+    counts: dict[tuple[str | None, bool], int] = {}
+    result: dict[str, tuple[Priority, int]] = {}
+    for handoff in waiting(session):
+        pool = (handoff.territory_id, handoff.under_16)
+        counts[pool] = counts.get(pool, 0) + 1
+        result[handoff.user_id] = (handoff.priority, counts[pool])
+    return result
+
+
 def typical_wait(session: Session, priority: Priority) -> dt.timedelta | None:
     """Median wait of the latest claims at this priority; None before there are any."""
     rows = session.execute(

@@ -418,3 +418,20 @@ def test_claiming_a_cancelled_request_says_it_no_longer_waits(client: TestClient
     late = alice.post(f"/handoffs/{item['id']}/claim")
     assert late.status_code == 409
     assert "n'attend plus" in late.json()["error"]
+
+
+def test_people_waiting_see_their_position_move_without_a_message(client: TestClient) -> None:
+    first, second = Person(client), Person(client)
+    for person in (first, second):
+        person.send(payload="/request_human")
+        person.send(payload="/handoff_share_yes")
+    gateway = client.gateway  # type: ignore[attr-defined]
+    with session_scope(gateway.sessions) as session:
+        second_user = session.scalar(select(Handoff.user_id).order_by(Handoff.id.desc()).limit(1))
+    stream = gateway.bus.subscribe(second_user)
+    before = len(pushed_to(client, second))
+    first.send(payload="/handoff_cancel")
+    assert stream.get_nowait() == {
+        "handoff": {"status": "waiting", "priority": "normal", "position": 1}
+    }
+    assert len(pushed_to(client, second)) == before, "a status, not a chat message"
