@@ -38,6 +38,7 @@ from handoff.queue import ClaimResult
 COOKIE = "relais_console"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 HEARTBEAT_SECONDS = 15.0
+NOT_LOGGED_IN = "Vous n'êtes pas connecté·e, ou la session a expiré : connectez-vous."
 MAX_STATS_DAYS = 366
 OUTCOME_LABELS = {
     Outcome.INFORMATION_GIVEN: "Information donnée",
@@ -87,7 +88,7 @@ def viewer(request: Request, csrf: str | None = None, *, mutating: bool = False)
     with session_scope(gateway_of(request).sessions) as session:
         found = accounts.session_for(session, request.cookies.get(COOKIE))
         if found is None:
-            raise ApiError(401, "Session expirée : reconnectez-vous.")
+            raise ApiError(401, NOT_LOGGED_IN)
         row, referent = found
         if mutating and not accounts.csrf_ok(row, csrf):
             raise ApiError(403, "Jeton de sécurité manquant ou invalide : rechargez la page.")
@@ -174,7 +175,7 @@ async def me(request: Request) -> dict[str, Any]:
     with session_scope(gateway_of(request).sessions) as session:
         found = accounts.session_for(session, request.cookies.get(COOKIE))
         if found is None:
-            raise ApiError(401, "Session expirée : reconnectez-vous.")
+            raise ApiError(401, NOT_LOGGED_IN)
         row, referent = found
         return me_view(session, referent, row)
 
