@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.db import utcnow
@@ -89,15 +89,6 @@ def set_password(referent: Referent, password: str) -> None:
     referent.password_hash = _hasher.hash(password)
     referent.failed_logins = 0
     referent.locked_until = None
-
-
-def supervisor_count(session: Session) -> int:
-    return (
-        session.scalar(
-            select(func.count()).where(Referent.role == Role.SUPERVISOR, Referent.active)
-        )
-        or 0
-    )
 
 
 def authenticate(session: Session, email: str, password: str) -> LoginResult:

@@ -309,7 +309,7 @@ class HandoffDesk:
                 else:
                     queue.transfer(session, handoff, referent, colleague)
             except queue.QueueError as exc:
-                raise DeskError(409, _french(exc)) from exc
+                raise DeskError(409, str(exc)) from exc
             state = self._state_of(session, handoff)
             user_id, locale, name = (
                 handoff.user_id,
@@ -469,20 +469,6 @@ def _audience(handoff: Handoff) -> dict[str, Any]:
 
 def _with_state(message: OutboundMessage, state: HandoffState) -> OutboundMessage:
     return OutboundMessage(message.text, message.buttons, message.sender, state)
-
-
-def _french(exc: Exception) -> str:
-    words = {
-        "this colleague cannot take this conversation": (
-            "Ce ou cette collègue ne peut pas prendre cette conversation (territoire ou âge)."
-        ),
-        "this colleague has no room for another conversation": (
-            "Ce ou cette collègue a déjà le maximum de conversations."
-        ),
-        "this conversation is not held by anyone": "Cette conversation n'est plus prise en charge.",
-        "this conversation is held by a colleague": "Une ou un collègue tient cette conversation.",
-    }
-    return words.get(str(exc), str(exc))
 
 
 def message_view(message: Message) -> dict[str, Any]:

@@ -49,7 +49,8 @@ class ClaimResult(enum.StrEnum):
 
 
 class QueueError(Exception):
-    """A référent asked for something the handoff's state does not allow."""
+    """A référent asked for something the handoff's state does not allow; the message is
+    in the words the console shows them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,15 +91,6 @@ def get_locked(session: Session, handoff_id: int) -> Handoff | None:
     """A handoff read for a change: a cancel and a claim, a release and a close happen one
     after the other."""
     return get_for_update(session, Handoff, handoff_id, Handoff.priority_rank)
-
-
-def latest_handoff(session: Session, conversation_id: str) -> Handoff | None:
-    return session.scalar(
-        select(Handoff)
-        .where(Handoff.conversation_id == conversation_id)
-        .order_by(Handoff.id.desc())
-        .limit(1)
-    )
 
 
 def _last_message_id(session: Session, conversation_id: str) -> int:
@@ -203,14 +195,14 @@ def _close(session: Session, handoff: Handoff, outcome: Outcome, referent_id: st
 def decline(session: Session, handoff: Handoff) -> None:
     """The person said no at the consent question: nothing is shared, nobody is called."""
     if handoff.status is not HandoffStatus.REQUESTED:
-        raise QueueError("only a request waiting for consent can be declined")
+        raise QueueError("Cette demande n'attend plus de réponse.")
     _close(session, handoff, Outcome.DECLINED, None)
 
 
 def cancel(session: Session, handoff: Handoff) -> None:
     """The person no longer wants to wait."""
     if handoff.status not in (HandoffStatus.REQUESTED, HandoffStatus.WAITING):
-        raise QueueError("only a waiting request can be cancelled")
+        raise QueueError("Cette demande n'est plus en attente.")
     _close(session, handoff, Outcome.CANCELLED_BY_USER, None)
 
 
@@ -371,9 +363,9 @@ def claim(session: Session, handoff_id: int, referent: Referent) -> ClaimResult:
 
 def _require_holder(handoff: Handoff, referent: Referent) -> None:
     if handoff.status is not HandoffStatus.ASSIGNED:
-        raise QueueError("this conversation is not held by anyone")
+        raise QueueError("Cette conversation n'est plus prise en charge.")
     if handoff.referent_id != referent.id and not referent.is_supervisor:
-        raise QueueError("this conversation is held by a colleague")
+        raise QueueError("Une ou un collègue tient cette conversation.")
 
 
 def release(session: Session, handoff: Handoff, referent: Referent) -> None:
@@ -389,10 +381,12 @@ def release(session: Session, handoff: Handoff, referent: Referent) -> None:
 def _check_room(session: Session, handoff: Handoff, colleague: Referent) -> None:
     """The colleague may see this handoff and has room (their claims are serialised)."""
     if not colleague.active or not can_see(colleague, handoff):
-        raise QueueError("this colleague cannot take this conversation")
+        raise QueueError(
+            "Ce ou cette collègue ne peut pas prendre cette conversation (territoire ou âge)."
+        )
     _lock_referent(session, colleague.id)
     if active_count(session, colleague.id) >= colleague.capacity:
-        raise QueueError("this colleague has no room for another conversation")
+        raise QueueError("Ce ou cette collègue a déjà le maximum de conversations.")
 
 
 def transfer(session: Session, handoff: Handoff, referent: Referent, colleague: Referent) -> None:
@@ -406,9 +400,9 @@ def transfer(session: Session, handoff: Handoff, referent: Referent, colleague: 
 def assign(session: Session, handoff: Handoff, supervisor: Referent, colleague: Referent) -> None:
     """A supervisor gives a waiting or held conversation to a référent."""
     if not supervisor.is_supervisor:
-        raise QueueError("only a supervisor can reassign")
+        raise QueueError("Seul un superviseur peut réattribuer une conversation.")
     if handoff.status not in (HandoffStatus.WAITING, HandoffStatus.ASSIGNED):
-        raise QueueError("this conversation is not in the queue")
+        raise QueueError("Cette conversation n'est plus dans la file.")
     _check_room(session, handoff, colleague)
     _event(session, handoff, "reassigned", supervisor.id, to=colleague.id)
     handoff.status = HandoffStatus.ASSIGNED

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
@@ -35,6 +35,7 @@ from handoff.models import (
 from handoff.notify import reason_label
 from handoff.queue import ClaimResult
 
+T = TypeVar("T")
 COOKIE = "relais_console"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 HEARTBEAT_SECONDS = 15.0
@@ -294,9 +295,10 @@ def _visible(session: Session, referent: Referent, handoff_id: int) -> Handoff:
     return handoff
 
 
-async def _desk_call(coroutine: Any) -> None:
+async def _desk_call(coroutine: Awaitable[T]) -> T:
+    """Run a desk action; its refusals become the console's plain-words errors."""
     try:
-        await coroutine
+        return await coroutine
     except DeskError as exc:
         raise ApiError(exc.status, exc.message) from exc
 
@@ -312,10 +314,7 @@ def _summary_of(request: Request, handoff_id: int) -> dict[str, Any]:
 @router.post("/handoffs/{handoff_id}/claim")
 async def claim(request: Request, handoff_id: int, csrf: CsrfHeader = None) -> dict[str, Any]:
     referent = viewer(request, csrf, mutating=True)
-    try:
-        result = await gateway_of(request).desk.claim(handoff_id, referent.id)
-    except DeskError as exc:
-        raise ApiError(exc.status, exc.message) from exc
+    result = await _desk_call(gateway_of(request).desk.claim(handoff_id, referent.id))
     if result is not ClaimResult.CLAIMED:
         status, words = CLAIM_ERRORS[result]
         raise ApiError(status, words)
@@ -382,10 +381,7 @@ async def send_message(
 ) -> dict[str, Any]:
     referent = viewer(request, csrf, mutating=True)
     text = _clean(body.text)
-    try:
-        return await gateway_of(request).desk.send(handoff_id, referent.id, text)
-    except DeskError as exc:
-        raise ApiError(exc.status, exc.message) from exc
+    return await _desk_call(gateway_of(request).desk.send(handoff_id, referent.id, text))
 
 
 @router.post("/handoffs/{handoff_id}/notes", status_code=201)
