@@ -11,6 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import services
 from bot.config import Settings
 from bot.conversations.models import Channel, User
 from bot.db import make_engine, make_session_factory
@@ -56,6 +57,7 @@ class Gateway:
             sessions, engine, EventBus(), notifier, settings.tz, settings.working_hours
         )
         router = ConversationRouter(sessions, engine, desk)
+        services.register(router)
         bus = EventBus()
         scheduler = AsyncIOScheduler(timezone=settings.tz)
         gateway = cls(settings, db_engine, sessions, engine, router, bus, scheduler, desk)

@@ -5,6 +5,8 @@ Each table is owned (defined and written) by one module; this file only gathers 
 
 from bot.conversations.models import Conversation, Message, User
 from bot.db import Base
+from bot.privacy.models import Consent
+from bot.self_assessment.models import SelfAssessment
 from bot.web.sessions import WebChatSession
 from handoff.models import (
     ConsoleSession,
@@ -16,6 +18,7 @@ from handoff.models import (
 
 __all__ = [
     "Base",
+    "Consent",
     "ConsoleSession",
     "Conversation",
     "Handoff",
@@ -23,6 +26,7 @@ __all__ = [
     "HandoffNote",
     "Message",
     "Referent",
+    "SelfAssessment",
     "User",
     "WebChatSession",
 ]

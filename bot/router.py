@@ -27,6 +27,7 @@ from bot.messages import (
     RouteResult,
     SenderName,
 )
+from bot.self_assessment import store as self_assessment_store
 from dialogues.knowledge.base import load_facts
 from handoff.levels import level_of
 
@@ -81,6 +82,10 @@ class NoHumanDesk:
         return None
 
 
+# Answers a request the dialogue passed to the gateway (``action_ask_gateway``): the
+# records it is about (appointments, preferences, personal data) belong to the gateway.
+GatewayService = Callable[[Session, "UserRef", dict[str, str]], list[OutboundMessage]]
+
 # Pushes a recorded message to the person; returns False when nobody is listening yet
 # (the message stays pending and is replayed when they come back).
 ProactiveSender = Callable[[User, OutboundMessage, int], Awaitable[bool]]
@@ -109,10 +114,15 @@ class ConversationRouter:
         self.actions_ok = actions_ok
         self.desk: HumanDesk = desk or NoHumanDesk()
         self._senders: dict[Channel, ProactiveSender] = {}
+        self._services: dict[str, GatewayService] = {}
 
     def register_channel(self, channel: Channel, sender: ProactiveSender) -> None:
         """Channels register how to push a message that is not a reply (SSE, Telegram)."""
         self._senders[channel] = sender
+
+    def register_service(self, intent: str, service: GatewayService) -> None:
+        """The gateway's answer to one intent the dialogue passes on."""
+        self._services[intent] = service
 
     def open_user(self, channel: Channel, external_id: str, locale: str) -> UserRef:
         with session_scope(self._sessions) as session:
@@ -229,7 +239,8 @@ class ConversationRouter:
                 )
             return RouteResult(messages=[notice])
 
-        if not replies and not isinstance(custom.get("handoff"), dict):
+        asks_gateway = isinstance(custom.get("gateway"), dict)
+        if not replies and not isinstance(custom.get("handoff"), dict) and not asks_gateway:
             # Never leave a person with silence: a turn that produced nothing (an action
             # that failed inside the engine) is said plainly; the message is kept. A
             # handoff request is not silence: the desk answers it.
@@ -243,6 +254,8 @@ class ConversationRouter:
             if trigger is None:
                 store.set_delivery(session, message_id, Delivery.DONE)
             result.set_locale = self._apply_custom(session, ref, custom, message_id)
+            if asks_gateway:
+                result.messages = [*replies, *self._serve(session, ref, custom["gateway"])]
             if isinstance(custom.get("handoff"), dict):
                 # The dialogue asked for a person: the desk adds consent and queue messages.
                 locale_ref = (
@@ -260,12 +273,30 @@ class ConversationRouter:
             await self.desk.publish(desk_reply)
         return result
 
+    def _serve(
+        self, session: Session, ref: UserRef, request: dict[str, Any]
+    ) -> list[OutboundMessage]:
+        intent = str(request.get("intent") or "")
+        raw = request.get("entities")
+        entities = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+        service = self._services.get(intent)
+        if service is None:
+            return [OutboundMessage(text=gettext(ref.locale, "gateway-not-available"))]
+        return service(session, ref, entities)
+
     def _apply_custom(
         self, session: Session, ref: UserRef, custom: dict[str, Any], message_id: int
     ) -> str | None:
-        """Apply instructions the dialogue sent as ``custom`` JSON (language, not understood)."""
+        """Apply instructions the dialogue sent as ``custom`` JSON (language, not understood,
+        the self-assessment to keep or delete)."""
         if custom.get("not_understood") is True:
             store.mark_not_understood(session, message_id)
+        assessment = custom.get("self_assessment")
+        if isinstance(assessment, dict):
+            if isinstance(assessment.get("save"), dict):
+                self_assessment_store.save(session, ref.user_id, assessment["save"])
+            elif assessment.get("delete") is True:
+                self_assessment_store.delete_for(session, ref.user_id)
         locale = custom.get("set_locale")
         if isinstance(locale, str) and locale in SUPPORTED_LOCALES and locale != ref.locale:
             store.set_locale(session, ref.user_id, locale)

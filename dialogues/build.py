@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from dialogues.assessment.scoring import load_content as load_assessment
 from dialogues.knowledge.base import (
     Fact,
     Topic,
@@ -103,6 +104,30 @@ def hand_written_responses(facts: dict[str, Fact]) -> dict[str, list[dict[str, A
     return responses
 
 
+def assessment_responses(facts: dict[str, Fact]) -> dict[str, list[dict[str, Any]]]:
+    """``utter_ask_sa_<question>`` for each self-assessment question, its choices as buttons
+    (a question's own name in the payload, so a late press is recognised) and "skip"."""
+    content = load_assessment()
+    responses: dict[str, list[dict[str, Any]]] = {}
+    for question in content.questions.values():
+        buttons = [
+            {
+                **choice.labels,
+                "payload": f"/sa_answer:sa_question={question.name},sa_choice={choice.key}",
+            }
+            for choice in question.choices
+        ]
+        buttons.append(
+            {
+                **content.skip_labels,
+                "payload": f"/sa_answer:sa_question={question.name},sa_choice=skip",
+            }
+        )
+        name = f"utter_ask_{question.slot}"
+        responses[name] = variations(question.texts, buttons, facts, name)
+    return responses
+
+
 def knowledge_responses(
     topics: dict[str, Topic], facts: dict[str, Fact]
 ) -> dict[str, list[dict[str, Any]]]:
@@ -157,6 +182,7 @@ def build(out: Path) -> str:
     domain = yaml.safe_load((DIALOGUES / "domain.yml").read_text(encoding="utf-8"))
     domain["responses"] = {
         **hand_written_responses(facts),
+        **assessment_responses(facts),
         **knowledge_responses(topics, facts),
     }
     dump(domain, out / "domain.yml")

@@ -16,6 +16,18 @@ URGENT_PREFIX = "urgent_"
 DANGER_DOUBT = 0.15
 
 
+# Not carried into a new session: the self-assessment is offered again before a handoff
+# in a later session, and an offer or a pending handoff does not outlive its session.
+PER_SESSION_SLOTS = (
+    "session_started_metadata",
+    "sa_offered_before_handoff",
+    "sa_offer_pending",
+    "sa_then_handoff",
+    "sa_handoff_request",
+    "requested_slot",
+)
+
+
 class ActionSessionStart(Action):
     """Start a session in the user's language, carried by the gateway in the metadata."""
 
@@ -28,7 +40,7 @@ class ActionSessionStart(Action):
         events: list[EventType] = [SessionStarted()]
         # Carry slots over from the previous session (the user's language and register).
         for key, value in tracker.slots.items():
-            if value is not None and key not in ("session_started_metadata",):
+            if value is not None and key not in PER_SESSION_SLOTS:
                 events.append(SlotSet(key, value))
         metadata = tracker.get_slot("session_started_metadata") or {}
         locale = metadata.get("locale")

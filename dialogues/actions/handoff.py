@@ -79,6 +79,22 @@ class ActionRequestHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         priority, reason = handoff_request(session_user_intents(tracker))
+        saved = tracker.get_slot("sa_handoff_request")
+        if tracker.get_slot("sa_offer_pending") and isinstance(saved, dict):
+            # "No, straight away" to the questions: the request keeps the reason it had
+            # when they were offered, unless this turn is more serious.
+            if RANK.get(str(saved.get("priority")), 0) >= RANK.get(priority, 0):
+                priority, reason = saved["priority"], saved["reason"]
+        if priority != "urgent" and offer_assessment_first(tracker):
+            # "Pour que la personne sache déjà où tu en es": the questions first, if they
+            # want; the handoff follows them (action_self_assessment_done) or a "no".
+            dispatcher.utter_message(response="utter_sa_offer_before_handoff")
+            return [
+                SlotSet("sa_offered_before_handoff", True),
+                SlotSet("sa_offer_pending", True),
+                SlotSet("sa_then_handoff", True),
+                SlotSet("sa_handoff_request", {"priority": priority, "reason": reason}),
+            ]
         dispatcher.utter_message(
             json_message={
                 "handoff": {
@@ -89,7 +105,15 @@ class ActionRequestHandoff(Action):
                 }
             }
         )
-        return []
+        return [SlotSet("sa_offer_pending", False), SlotSet("sa_then_handoff", False)]
+
+
+def offer_assessment_first(tracker: Tracker) -> bool:
+    """Offer the self-assessment before a non-urgent handoff: once per session, and only
+    to someone who has not started or done it (a half-done one is not pushed again)."""
+    if tracker.get_slot("sa_offered_before_handoff") or tracker.get_slot("sa_status"):
+        return False
+    return tracker.active_loop_name is None
 
 
 class ActionHandoffEnded(Action):

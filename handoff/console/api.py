@@ -19,6 +19,7 @@ from bot.conversations.models import User
 from bot.db import session_scope, utcnow
 from bot.gateway import Gateway
 from bot.messages import MAX_TEXT
+from bot.self_assessment import store as self_assessment_store
 from bot.web.errors import ApiError
 from dialogues.directory.partners import load_directory
 from handoff import accounts, queue, stats
@@ -344,8 +345,8 @@ async def conversation(request: Request, handoff_id: int) -> dict[str, Any]:
                 }
                 for n in queue.notes(session, handoff.id)
             ],
-            # The self-assessment (issue 4) will appear here once shared.
-            "self_assessment": None,
+            # Only what the person agreed to share, and only while they agree.
+            "self_assessment": self_assessment_store.shared_view(session, handoff.user_id),
             "quick_replies": quick_replies(locale),
             "outcomes": [{"value": o.value, "label": OUTCOME_LABELS[o]} for o in REFERENT_OUTCOMES],
             "colleagues": [

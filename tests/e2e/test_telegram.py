@@ -40,8 +40,8 @@ def test_pressing_a_button_answers_once(user: TelegramUser) -> None:
     (greeting,) = user.replies(1)
     menu = next(b for b in buttons_of(greeting) if b.get("callback_data") == "/request_human")
     user.press(greeting, menu["callback_data"])
-    (answer,) = user.replies(1)
-    assert "montrer cette conversation" in answer["text"], "consent comes before the queue"
+    (offer,) = user.replies(1)
+    assert "8 questions rapides" in offer["text"], "the questions are offered before a person"
     user.press(greeting, menu["callback_data"])  # the same button again
     assert user.quiet_for(3) == []
 

@@ -13,7 +13,7 @@ import pytest
 from dialogues.directory.partners import load_directory
 from handoff.hours import WorkingHours
 from tests.conftest import REFERENTS_CHAT_ID, TELEGRAM_TEST_TOKEN
-from tests.utils.chat import ChatClient
+from tests.utils.chat import ChatClient, ask_for_a_person
 from tests.utils.console import ConsoleClient, create_referent
 from tests.utils.stack import Stack
 from tests.utils.telegram import TelegramUser
@@ -138,7 +138,9 @@ def test_two_misunderstandings_then_yes_reaches_the_queue(
 ) -> None:
     chat.send(payload="/nlu_fallback")
     chat.send(payload="/nlu_fallback")
-    reply = chat.send(payload="/request_human")
+    offer = chat.send(payload="/request_human")
+    assert "8 questions rapides" in offer["messages"][-1]["text"], "the questions are offered first"
+    reply = chat.send(payload="/request_human")  # "Non, directement"
     assert "montrer cette conversation" in reply["messages"][-1]["text"]
     queued = chat.send(payload="/handoff_share_no")
     assert queued["handoff"]["status"] == "waiting"
@@ -147,7 +149,7 @@ def test_two_misunderstandings_then_yes_reaches_the_queue(
 
 def test_high_intent_accepted_is_queued_as_high(chat: ChatClient, referent: ConsoleClient) -> None:
     chat.send("mon patron me fait faire que le ménage depuis 2 mois")
-    chat.send(payload="/request_human")
+    ask_for_a_person(chat)
     queued = chat.send(payload="/handoff_share_yes")
     assert queued["handoff"]["priority"] == "high"
     assert own_request(chat, referent)["reason"] == "apprentice_employer_conflict"
@@ -159,7 +161,7 @@ def test_territory_routing_and_its_working_hours(chat: ChatClient, referent: Con
     the fixed-clock unit test covers both sides of the hours)."""
     chat.send("elle est où la mission locale la plus proche")
     chat.send("99110")
-    chat.send(payload="/request_human")
+    ask_for_a_person(chat)
     queued = chat.send(payload="/handoff_share_yes")
     told = "\n".join(m["text"] for m in queued["messages"])
     demo = next(t for t in load_directory() if t.id == "demo")
@@ -177,7 +179,7 @@ def test_territory_routing_and_its_working_hours(chat: ChatClient, referent: Con
 def test_a_danger_written_while_waiting_gets_the_numbers_and_raises_the_request(
     chat: ChatClient,
 ) -> None:
-    chat.send(payload="/request_human")
+    ask_for_a_person(chat)
     chat.send(payload="/handoff_share_yes")
     assert chat.send("je patiente")["messages"] == [], "the bot is silent while waiting"
     reply = chat.send("en fait j'ai plus envie de vivre")

@@ -173,8 +173,11 @@ async def test_a_topic_left_waiting_never_hijacks_a_later_question() -> None:
 
 
 async def handoff_asked(events: list[dict], slots: dict[str, Any] | None = None) -> dict:
+    """The handoff instruction, once the self-assessment was already offered this session
+    (its offer is tested in test_assessment_actions.py)."""
+    slots = {"sa_offered_before_handoff": True, **(slots or {})}
     messages, returned = await run(ActionRequestHandoff(), tracker(events, slots=slots))
-    assert returned == []
+    assert [e["name"] for e in returned] == ["sa_offer_pending", "sa_then_handoff"]
     assert len(messages) == 1
     return messages[0]["custom"]["handoff"]
 

@@ -64,3 +64,16 @@ class ChatClient:
                 if time.monotonic() > deadline:
                     break
         raise AssertionError(f"no event with {wanted!r} within {timeout} s: {events}")
+
+
+OFFER_PAYLOAD = "/start_self_assessment:sa_choice=before_handoff"
+
+
+def ask_for_a_person(chat: ChatClient) -> dict[str, Any]:
+    """Ask for a person and answer "no, straight away" to the questions offered first (once
+    per session); return the reply that asks consent to share."""
+    reply = chat.send(payload="/request_human")
+    payloads = [b.get("payload") for m in reply["messages"] for b in m.get("buttons", [])]
+    if OFFER_PAYLOAD in payloads:
+        reply = chat.send(payload="/request_human")
+    return reply
