@@ -86,6 +86,25 @@ class NoHumanDesk:
 # records it is about (appointments, preferences, personal data) belong to the gateway.
 GatewayService = Callable[[Session, "UserRef", dict[str, str]], list[OutboundMessage]]
 
+
+@dataclass(slots=True)
+class ButtonAnswer:
+    """What a gateway-owned button answers, and what to do once that is committed (tell
+    the référent, for instance)."""
+
+    messages: list[OutboundMessage]
+    after: Callable[[], Awaitable[None]] | None = None
+
+
+class ButtonOwner(Protocol):
+    """Buttons about records the gateway owns (appointments, personal data): answered by
+    the gateway in the person's transaction, never sent to the dialogue."""
+
+    def owns(self, payload: str | None) -> bool: ...
+
+    def answer(self, session: Session, ref: UserRef, payload: str) -> ButtonAnswer: ...
+
+
 # Pushes a recorded message to the person; returns False when nobody is listening yet
 # (the message stays pending and is replayed when they come back).
 ProactiveSender = Callable[[User, OutboundMessage, int], Awaitable[bool]]
@@ -115,6 +134,7 @@ class ConversationRouter:
         self.desk: HumanDesk = desk or NoHumanDesk()
         self._senders: dict[Channel, ProactiveSender] = {}
         self._services: dict[str, GatewayService] = {}
+        self._button_owners: list[ButtonOwner] = []
 
     def register_channel(self, channel: Channel, sender: ProactiveSender) -> None:
         """Channels register how to push a message that is not a reply (SSE, Telegram)."""
@@ -123,6 +143,12 @@ class ConversationRouter:
     def register_service(self, intent: str, service: GatewayService) -> None:
         """The gateway's answer to one intent the dialogue passes on."""
         self._services[intent] = service
+
+    def register_buttons(self, owner: ButtonOwner) -> None:
+        self._button_owners.append(owner)
+
+    def _owner_of(self, payload: str | None) -> ButtonOwner | None:
+        return next((o for o in self._button_owners if o.owns(payload)), None)
 
     def open_user(self, channel: Channel, external_id: str, locale: str) -> UserRef:
         with session_scope(self._sessions) as session:
@@ -159,7 +185,17 @@ class ConversationRouter:
             )
             message_id = message.id
             desk_reply: DeskReply | None = None
-            if self.desk.owns(inbound.payload):
+            button: ButtonAnswer | None = None
+            owner = self._owner_of(inbound.payload)
+            if owner is not None:
+                # A gateway-owned button (an appointment, personal data): answered here,
+                # even while a person holds the conversation.
+                button = owner.answer(session, ref, inbound.payload or "")
+                store.set_delivery(session, message_id, Delivery.DONE)
+                store.record_outbound(
+                    session, conversation.id, button.messages, reply_to_id=message_id
+                )
+            elif self.desk.owns(inbound.payload):
                 # The desk's own buttons (consent, cancel) are answered by the desk.
                 desk_reply = self.desk.answer(session, ref, inbound.payload or "")
                 store.set_delivery(session, message_id, Delivery.DONE)
@@ -167,10 +203,14 @@ class ConversationRouter:
                     session, conversation.id, desk_reply.messages, reply_to_id=message_id
                 )
             handoff = self.desk.state(session, conversation.id)
-            held = desk_reply is None and handoff is not None
+            held = desk_reply is None and button is None and handoff is not None
             if held:
                 store.set_delivery(session, message_id, Delivery.HELD_FOR_HUMAN)
 
+        if button is not None:
+            if button.after is not None:
+                await button.after()
+            return RouteResult(messages=button.messages, handoff=handoff)
         if desk_reply is not None:
             await self.desk.publish(desk_reply)
             return RouteResult(messages=desk_reply.messages, handoff=handoff)

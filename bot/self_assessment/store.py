@@ -53,8 +53,9 @@ def save(session: Session, user_id: str, instruction: dict[str, Any]) -> None:
     role = instruction.get("role") if instruction.get("role") in ROLES else "young"
     share = instruction.get("share") is True
     version = str(instruction.get("consent_version") or load_content().consent_version)[:32]
-    raw_flags = instruction.get("flags") if isinstance(instruction.get("flags"), dict) else {}
-    flags = {name: raw_flags.get(name) is True for name in FLAG_NAMES}
+    raw_flags = instruction.get("flags")
+    given = raw_flags if isinstance(raw_flags, dict) else {}
+    flags = {name: given.get(name) is True for name in FLAG_NAMES}
     if role == "parent":  # nothing sensitive about a child: only the routing flag
         flags = {"under_16": flags["under_16"]}
     row = session.get(SelfAssessment, user_id)

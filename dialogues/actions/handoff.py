@@ -14,6 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from dialogues.assessment import scoring
 from handoff.levels import level_of
 
 Priority = Literal["urgent", "high", "normal"]
@@ -78,13 +79,17 @@ class ActionRequestHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        priority: str
         priority, reason = handoff_request(session_user_intents(tracker))
         saved = tracker.get_slot("sa_handoff_request")
-        if tracker.get_slot("sa_offer_pending") and isinstance(saved, dict):
-            # "No, straight away" to the questions: the request keeps the reason it had
-            # when they were offered, unless this turn is more serious.
-            if RANK.get(str(saved.get("priority")), 0) >= RANK.get(priority, 0):
-                priority, reason = saved["priority"], saved["reason"]
+        # "No, straight away" to the questions: the request keeps the reason it had when
+        # they were offered, unless this turn is more serious.
+        if (
+            tracker.get_slot("sa_offer_pending")
+            and isinstance(saved, dict)
+            and RANK.get(str(saved.get("priority")), 0) >= RANK.get(priority, 0)
+        ):
+            priority, reason = saved["priority"], saved["reason"]
         if priority != "urgent" and offer_assessment_first(tracker):
             # "Pour que la personne sache déjà où tu en es": the questions first, if they
             # want; the handoff follows them (action_self_assessment_done) or a "no".
@@ -95,17 +100,38 @@ class ActionRequestHandoff(Action):
                 SlotSet("sa_then_handoff", True),
                 SlotSet("sa_handoff_request", {"priority": priority, "reason": reason}),
             ]
+        answers = shared_assessment(tracker)
+        if answers is not None:
+            priority = scoring.handoff_priority(priority, scoring.flags(answers))
         dispatcher.utter_message(
             json_message={
                 "handoff": {
                     "priority": priority,
                     "reason": reason,
                     "place": _text_slot(tracker, "place"),
-                    "age": _text_slot(tracker, "age"),
+                    "age": _text_slot(tracker, "age") or assessed_age(tracker),
                 }
             }
         )
         return [SlotSet("sa_offer_pending", False), SlotSet("sa_then_handoff", False)]
+
+
+def shared_assessment(tracker: Tracker) -> scoring.Answers | None:
+    """The self-assessment's answers when the person kept it and agreed to share it: its
+    flags may raise the priority of a request (``scoring.handoff_priority``)."""
+    if tracker.get_slot("sa_keep") != "yes" or tracker.get_slot("sa_share") != "yes":
+        return None
+    return {
+        q.name: tracker.get_slot(q.slot)
+        for q in scoring.load_content().questions.values()
+        if tracker.get_slot(q.slot) is not None
+    }
+
+
+def assessed_age(tracker: Tracker) -> str | None:
+    """An age from the self-assessment's age band, for routing (under 16 or not)."""
+    band = tracker.get_slot("sa_age_band")
+    return scoring.age_for_routing({"age_band": band}) if band else None
 
 
 def offer_assessment_first(tracker: Tracker) -> bool:

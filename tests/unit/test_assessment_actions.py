@@ -98,7 +98,8 @@ async def test_a_button_of_an_earlier_question_changes_nothing() -> None:
         pressed_twice, {"requested_slot": "sa_age_band", "sa_situation": "lycee"}
     )
     assert said[0]["response"] == "utter_sa_already_noted"
-    assert "sa_situation" not in slots and slots["requested_slot"] == "sa_age_band"
+    assert "sa_situation" not in slots
+    assert slots["requested_slot"] == "sa_age_band"
 
 
 async def test_stop_ends_the_form_and_keeps_the_answers_for_later() -> None:
@@ -197,7 +198,8 @@ async def test_kept_and_shared_goes_to_the_gateway_with_its_flags() -> None:
         tracker(message("sa_answer"), answered(sa_keep="yes", sa_share="yes")),
     )
     save = said[0]["custom"]["self_assessment"]["save"]
-    assert save["share"] is True and save["role"] == "young"
+    assert save["share"] is True
+    assert save["role"] == "young"
     assert save["answers"]["barriers"] == ["transport", "argent"]
     assert save["flags"] == {
         "several_barriers": True,
@@ -215,7 +217,8 @@ async def test_not_kept_clears_the_answers_and_asks_the_gateway_to_delete() -> N
     )
     assert said[0]["custom"] == {"self_assessment": {"delete": True}}
     assert said[1]["response"] == "utter_sa_not_kept"
-    assert slots["sa_situation"] is None and slots["sa_barriers"] is None
+    assert slots["sa_situation"] is None
+    assert slots["sa_barriers"] is None
 
 
 async def test_stopped_says_how_to_resume_and_stores_nothing() -> None:
@@ -233,13 +236,15 @@ async def test_start_resumes_a_stopped_one_and_redoes_a_finished_one() -> None:
         tracker(message("start_self_assessment"), {"sa_situation": "rien", "sa_stopped": True}),
     )
     assert said[0]["response"] == "utter_sa_resume"
-    assert slots["sa_stopped"] is False and "sa_situation" not in slots
+    assert slots["sa_stopped"] is False
+    assert "sa_situation" not in slots
     said, slots = await run(
         ActionStartSelfAssessment(),
         tracker(message("start_self_assessment"), answered(sa_status="done", sa_keep="yes")),
     )
     assert said[0]["response"] == "utter_sa_intro_again"
-    assert slots["sa_situation"] is None and slots["sa_status"] == "in_progress"
+    assert slots["sa_situation"] is None
+    assert slots["sa_status"] == "in_progress"
 
 
 async def test_the_questions_are_offered_before_a_normal_handoff_then_it_follows_them() -> None:
@@ -262,7 +267,8 @@ async def test_the_questions_are_offered_before_a_normal_handoff_then_it_follows
     )
     handoff = said[-1]["custom"]["handoff"]
     assert handoff["priority"] == "high", "three shared concerns raise a normal request"
-    assert handoff["place"] == "99110" and handoff["self_assessment_shared"] is True
+    assert handoff["place"] == "99110"
+    assert handoff["self_assessment_shared"] is True
     assert slots["sa_then_handoff"] is False
 
 
@@ -275,7 +281,8 @@ async def test_not_shared_flags_do_not_change_the_priority_but_age_still_routes(
         ),
     )
     handoff = said[-1]["custom"]["handoff"]
-    assert handoff["priority"] == "normal" and handoff["age"] == "15"
+    assert handoff["priority"] == "normal"
+    assert handoff["age"] == "15"
 
 
 async def test_never_offered_before_an_urgent_handoff_or_twice() -> None:

@@ -135,7 +135,8 @@ def test_every_next_step_opens_a_real_topic() -> None:
 
 def test_a_parent_is_never_asked_the_sensitive_questions() -> None:
     asked = {q.name for q in scoring.questions_for("parent")}
-    assert "confidence" not in asked and "barriers" not in asked
+    assert "confidence" not in asked
+    assert "barriers" not in asked
     assert len(scoring.questions_for("young")) == 8
 
 

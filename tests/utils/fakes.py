@@ -30,6 +30,9 @@ class FakeEngine:
         self.received: list[tuple[str, str, dict[str, Any]]] = []
         self.triggered: list[tuple[str, str, dict[str, Any]]] = []
         self.silent_handoff = False  # the handoff instruction without an answer before it
+        # Texts answered with a custom instruction only (as action_ask_gateway does, or the
+        # self-assessment's end): text -> custom JSON.
+        self.custom_for: dict[str, dict[str, Any]] = {}
 
     async def send(
         self, sender_id: str, text: str, metadata: dict[str, Any]
@@ -46,6 +49,8 @@ class FakeEngine:
             if self.silent_handoff:
                 return [], custom
             return [OutboundMessage(text=f"answer to {reason}")], custom
+        if text in self.custom_for:
+            return [], self.custom_for[text]
         if text.startswith(NOT_UNDERSTOOD_PREFIX):
             return [OutboundMessage(text="pas compris")], {"not_understood": True}
         reply = OutboundMessage(text=f"echo: {text}", buttons=(Button("Oui", "/affirm"),))
