@@ -101,6 +101,24 @@ class Settings(BaseSettings):
             updates["rasa_token"] = secrets.token_urlsafe(24)
         return self.model_copy(update=updates) if updates else self
 
+    # Privacy and hardening (bot/web/ratelimit.py, bot/privacy/, docs/privacy.md).
+    # Rate limits of the public API, per minute (0 turns one off). Addresses are shared by a
+    # whole school or Mission locale behind one NAT, hence per-address limits well above one
+    # person's.
+    rate_limit_session_messages_per_minute: int = 30
+    rate_limit_ip_messages_per_minute: int = 300
+    rate_limit_ip_sessions_per_minute: int = 30
+    rate_limit_ip_logins_per_minute: int = 10
+    # Retention, in months: messages after the conversation's last activity, closed
+    # handoffs (with notes and events) after their close, kept self-assessments after
+    # completion, appointments after their start.
+    retention_conversation_months: int = 12
+    retention_closed_handoff_months: int = 24
+    retention_self_assessment_months: int = 24
+    retention_appointment_months: int = 24
+    # How long a one-time link to a personal data export stays valid.
+    export_link_minutes: int = 60
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

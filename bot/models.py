@@ -5,6 +5,7 @@ Each table is owned (defined and written) by one module; this file only gathers 
 
 from bot.conversations.models import Conversation, Message, User
 from bot.db import Base
+from bot.privacy.links import ExportLink
 from bot.privacy.models import Consent
 from bot.self_assessment.models import SelfAssessment
 from bot.web.sessions import WebChatSession
@@ -21,6 +22,7 @@ __all__ = [
     "Consent",
     "ConsoleSession",
     "Conversation",
+    "ExportLink",
     "Handoff",
     "HandoffEvent",
     "HandoffNote",

@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.gateway import Gateway
 from bot.web import admin_api, chat_api
 from bot.web.errors import install_error_handlers
+from bot.web.ratelimit import install_rate_limits
 from handoff.console import api as console_api
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -34,6 +35,7 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> FastAPI:
 
     app = FastAPI(title="Relais", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
+    install_rate_limits(app, settings)
     app.include_router(chat_api.router)
     app.include_router(admin_api.router)
     app.include_router(console_api.page_router)

@@ -1,4 +1,4 @@
-"""self-assessments and consents
+"""self-assessments, consents and one-time export links
 
 Revision ID: 0004
 Revises: 0003
@@ -57,7 +57,22 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "export_links",
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.String(length=32), nullable=False),
+        sa.Column("created_at", bot.db.UtcDateTime(), nullable=False),
+        sa.Column("expires_at", bot.db.UtcDateTime(), nullable=False),
+        sa.Column("used_at", bot.db.UtcDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("token_hash"),
+    )
+    op.create_index("ix_export_links_user_id", "export_links", ["user_id"])
+
+
 def downgrade() -> None:
+    op.drop_index("ix_export_links_user_id", table_name="export_links")
+    op.drop_table("export_links")
     op.drop_table("self_assessments")
     op.drop_index("ix_consents_user_purpose", table_name="consents")
     op.drop_table("consents")

@@ -178,7 +178,7 @@ def two_people(sessions: sessionmaker[Session]) -> tuple[Person, Person]:
 
 def traces_left(session: Session, needles: list[str]) -> list[tuple[str, str]]:
     """(table, needle) for every needle found in any column of any row of any table."""
-    found = []
+    found: list[tuple[str, str]] = []
     for table in Base.metadata.sorted_tables:
         for row in session.execute(select(table)):
             for value in row:
@@ -363,26 +363,26 @@ CREATE TABLE events (
 """
 
 
-def tracker_store(path: Path, events: list[tuple[str, str, str]]) -> str:
-    url = f"sqlite:///{path}"
+def tracker_store(url: str, events: list[tuple[str, str, str]]) -> str:
+    """Rasa's table in an empty database (SQLite, or PostgreSQL like production)."""
     engine = make_engine(url)
     with engine.begin() as connection:
         connection.execute(text(TRACKER_DDL))
-        for sender_id, type_name, said in events:
+        for number, (sender_id, type_name, said) in enumerate(events, start=1):
             connection.execute(
                 text(
-                    "INSERT INTO events (sender_id, type_name, timestamp, intent_name, data)"
-                    " VALUES (:s, :t, 1.0, 'greet', :d)"
+                    "INSERT INTO events (id, sender_id, type_name, timestamp, intent_name, data)"
+                    " VALUES (:id, :s, :t, 1.0, 'greet', :d)"
                 ),
-                {"s": sender_id, "t": type_name, "d": json.dumps({"text": said})},
+                {"id": number, "s": sender_id, "t": type_name, "d": json.dumps({"text": said})},
             )
     engine.dispose()
     return url
 
 
-def test_the_tracker_events_of_the_person_are_deleted(tmp_path: Path) -> None:
+def test_the_tracker_events_of_the_person_are_deleted(database_url: str) -> None:
     url = tracker_store(
-        tmp_path / "tracker.db",
+        database_url,
         [
             ("person", "action", ""),
             ("person", "user", "mon père me frappe"),

@@ -43,7 +43,7 @@ def clock() -> Clock:
 def make_client(
     database_url: str, engine: FakeEngine, clock: Clock, **limits: int
 ) -> Iterator[TestClient]:
-    settings = Settings(database_url=database_url, environment="test", **limits)
+    settings = Settings(database_url=database_url, environment="test").model_copy(update=limits)
     gateway = gateway_with(settings, engine)
     app = create_app(settings, gateway)
     limiter: RateLimiter = app.state.rate_limiter

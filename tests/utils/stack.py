@@ -83,6 +83,11 @@ def running_stack(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterato
         "ENVIRONMENT": "test",
         # Someone is always on duty in the shared stack; outside hours is tested on its own.
         "WORKING_HOURS": '{"mon-sun": "00:00-23:59"}',
+        # Every test client comes from 127.0.0.1: per-IP limits would count them all as one
+        # person (per-session limits stay on; tests/unit/test_ratelimit.py covers both).
+        "RATE_LIMIT_IP_MESSAGES_PER_MINUTE": "0",
+        "RATE_LIMIT_IP_SESSIONS_PER_MINUTE": "0",
+        "RATE_LIMIT_IP_LOGINS_PER_MINUTE": "0",
         **(extra_env or {}),
     }
     log_path = tmp / "stack.log"
