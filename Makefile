@@ -154,3 +154,11 @@ i18n-extract: setup
 
 clean:
 	rm -rf build models var reports/*.txt .pytest_cache .ruff_cache
+
+# Reminders benchmark: 10,000 appointments scheduled, their reminders delivered through a
+# local sink (none missing, none twice), lateness on the real clock; figures in
+# reports/bench-reminders.md. POSTGRES=auto (a throwaway server) or POSTGRES=<url> adds
+# PostgreSQL.
+.PHONY: bench-reminders
+bench-reminders: setup
+	$(PY) -m bench.reminders $(if $(POSTGRES),--postgres $(POSTGRES))

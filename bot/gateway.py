@@ -18,6 +18,7 @@ from bot.db import make_engine, make_session_factory
 from bot.engine_client import EngineClient
 from bot.events import EventBus
 from bot.messages import HandoffState, OutboundMessage
+from bot.privacy import conversation as privacy_conversation
 from bot.router import ConversationRouter
 from handoff.desk import HandoffDesk
 from handoff.notify import Notifier
@@ -58,6 +59,7 @@ class Gateway:
         )
         router = ConversationRouter(sessions, engine, desk)
         services.register(router)
+        privacy_conversation.register(router, settings)
         bus = EventBus()
         scheduler = AsyncIOScheduler(timezone=settings.tz)
         gateway = cls(settings, db_engine, sessions, engine, router, bus, scheduler, desk)

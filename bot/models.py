@@ -3,6 +3,13 @@
 Each table is owned (defined and written) by one module; this file only gathers them.
 """
 
+from bot.appointments.models import (
+    Appointment,
+    AppointmentOption,
+    ContactPreference,
+    Reminder,
+    SchedulerLease,
+)
 from bot.conversations.models import Conversation, Message, User
 from bot.db import Base
 from bot.privacy.links import ExportLink
@@ -18,9 +25,12 @@ from handoff.models import (
 )
 
 __all__ = [
+    "Appointment",
+    "AppointmentOption",
     "Base",
     "Consent",
     "ConsoleSession",
+    "ContactPreference",
     "Conversation",
     "ExportLink",
     "Handoff",
@@ -28,6 +38,8 @@ __all__ = [
     "HandoffNote",
     "Message",
     "Referent",
+    "Reminder",
+    "SchedulerLease",
     "SelfAssessment",
     "User",
     "WebChatSession",

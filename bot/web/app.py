@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from bot.config import Settings
 from bot.gateway import Gateway
-from bot.web import admin_api, chat_api
+from bot.web import admin_api, chat_api, privacy_api
 from bot.web.errors import install_error_handlers
 from bot.web.ratelimit import install_rate_limits
 from handoff.console import api as console_api
@@ -38,6 +38,7 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> FastAPI:
     install_rate_limits(app, settings)
     app.include_router(chat_api.router)
     app.include_router(admin_api.router)
+    app.include_router(privacy_api.router)
     app.include_router(console_api.page_router)
     app.include_router(console_api.router)
 

@@ -327,9 +327,10 @@ class ActionStartSelfAssessment(Action):
         # A yes to the offer before a handoff (its button, or a typed yes right after it):
         # the handoff follows the questions. Any other start does not lead to a person.
         then_handoff = choice == "before_handoff" or bool(tracker.get_slot("sa_offer_pending"))
+        # sa_offer_pending stays as it is until the questions end: the rule that got here
+        # on a typed yes still matches when it predicts the form (done resets it).
         events += [
             SlotSet("sa_then_handoff", then_handoff),
-            SlotSet("sa_offer_pending", False),
             SlotSet("sa_status", "in_progress"),
         ]
         return events
@@ -346,7 +347,7 @@ class ActionSelfAssessmentDone(Action):
     ) -> list[EventType]:
         role = role_of(tracker)
         answers = answers_of(tracker)
-        events: list[EventType] = [SlotSet("sa_retry", None)]
+        events: list[EventType] = [SlotSet("sa_retry", None), SlotSet("sa_offer_pending", False)]
         shared_flags: scoring.Flags | None = None
         if tracker.get_slot("sa_stopped"):
             dispatcher.utter_message(response="utter_sa_stopped")

@@ -56,7 +56,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id"),
     )
 
-
     op.create_table(
         "export_links",
         sa.Column("token_hash", sa.String(length=64), nullable=False),

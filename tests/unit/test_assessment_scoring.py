@@ -147,3 +147,12 @@ def test_referent_view_uses_french_labels() -> None:
     assert view["Situation"] == "Au lycée"
     assert view["Ce qui attire"] == "Cuisine"
     assert view["Commune"] == "passée"
+
+
+def test_choice_keys_are_the_strings_written() -> None:
+    """YAML reads 18_21 as the number 1821: every key must stay the text written."""
+    keys = {c.key for c in Q["age_band"].choices}
+    assert keys == {"under_15", "15", "16_17", "18_21", "22_25", "over_25"}
+    for question in Q.values():
+        for choice in question.choices:
+            assert scoring.read_choice(question, choice.key).kind == "answer"

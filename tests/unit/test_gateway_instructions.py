@@ -53,7 +53,7 @@ def engine() -> FakeEngine:
         "/keep_parent": save_instruction(True, role="parent"),
         "/delete": {"self_assessment": {"delete": True}},
         "/stop_messages": {"gateway": {"intent": "stop_messages", "entities": {}}},
-        "/data_access_request": {"gateway": {"intent": "data_access_request", "entities": {}}},
+        "/not_a_service": {"gateway": {"intent": "not_a_service", "entities": {}}},
     }
     return engine
 
@@ -145,5 +145,5 @@ def test_stop_messages_is_recorded_and_said_plainly(client: TestClient) -> None:
 
 def test_a_request_without_its_service_yet_is_answered_plainly(client: TestClient) -> None:
     person = ChatClient(http=client)
-    reply = person.send(payload="/data_access_request")
+    reply = person.send(payload="/not_a_service")
     assert reply["messages"][0]["text"].startswith("Je ne sais pas encore faire ça ici")

@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench.<name>`` (``make bench-<name>``); figures in ``reports/``."""
