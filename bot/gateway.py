@@ -12,14 +12,17 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import services
+from bot.appointments.scheduler import ReminderScheduler
 from bot.config import Settings
 from bot.conversations.models import Channel, User
-from bot.db import make_engine, make_session_factory
+from bot.db import make_engine, make_session_factory, session_scope, utcnow
 from bot.engine_client import EngineClient
 from bot.events import EventBus
 from bot.messages import HandoffState, OutboundMessage
 from bot.privacy import conversation as privacy_conversation
+from bot.privacy import retention
 from bot.router import ConversationRouter
+from bot.services import AppointmentDesk
 from handoff.desk import HandoffDesk
 from handoff.notify import Notifier
 
@@ -38,6 +41,9 @@ class Gateway:
     bus: EventBus
     scheduler: AsyncIOScheduler
     desk: HandoffDesk
+    # Appointment reminders: every gateway competes for the lease, one sends (the leader).
+    reminders: ReminderScheduler
+    appointments: AppointmentDesk | None = None
     telegram: Any = None  # telegram.ext.Application when the channel is on
     _http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=3.0))
 
@@ -58,11 +64,15 @@ class Gateway:
             sessions, engine, EventBus(), notifier, settings.tz, settings.working_hours
         )
         router = ConversationRouter(sessions, engine, desk)
-        services.register(router)
+        appointments = services.register(router, desk.bus, settings.tz)
         privacy_conversation.register(router, settings)
         bus = EventBus()
         scheduler = AsyncIOScheduler(timezone=settings.tz)
-        gateway = cls(settings, db_engine, sessions, engine, router, bus, scheduler, desk)
+        reminders = ReminderScheduler(sessions, router.push, tz=settings.tz)
+        gateway = cls(
+            settings, db_engine, sessions, engine, router, bus, scheduler, desk, reminders
+        )
+        gateway.appointments = appointments
         desk.attach(router.push, gateway.show_handoff)
         router.register_channel(Channel.WEB, gateway.push_web)
         router.actions_ok = gateway.actions_ok
@@ -79,7 +89,20 @@ class Gateway:
             coalesce=True,
             max_instances=1,
         )
+        # Personal data past its retention period goes, every night (idempotent: several
+        # gateways doing it is harmless).
+        self.scheduler.add_job(
+            self.purge_expired,
+            "cron",
+            hour=3,
+            minute=17,
+            id="privacy-retention",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
         self.scheduler.start()
+        await self.reminders.start()
         if self.settings.telegram_bot_token:
             from bot.telegram.channel import start_telegram
 
@@ -91,11 +114,16 @@ class Gateway:
             from bot.telegram.channel import stop_telegram
 
             await stop_telegram(self.telegram)
+        await self.reminders.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.engine.aclose()
         await self._http.aclose()
         self.db_engine.dispose()
+
+    async def purge_expired(self) -> None:
+        with session_scope(self.sessions) as session:
+            retention.run(self.settings, session, utcnow())
 
     async def push_web(self, user: User, message: OutboundMessage, message_id: int) -> bool:
         event = {**message.to_dict(), "from": message.sender, "id": message_id}

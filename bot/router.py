@@ -13,9 +13,10 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.appointments import reminders
 from bot.conversations import store
 from bot.conversations.models import Channel, Delivery, Message, Sender, User
-from bot.db import session_scope
+from bot.db import session_scope, utcnow
 from bot.engine_client import EngineClient, EngineUnavailableError
 from bot.i18n import SUPPORTED_LOCALES, gettext
 from bot.messages import (
@@ -84,7 +85,9 @@ class NoHumanDesk:
 
 # Answers a request the dialogue passed to the gateway (``action_ask_gateway``): the
 # records it is about (appointments, preferences, personal data) belong to the gateway.
-GatewayService = Callable[[Session, "UserRef", dict[str, str]], list[OutboundMessage]]
+GatewayService = Callable[
+    [Session, "UserRef", dict[str, str]], "list[OutboundMessage] | ButtonAnswer"
+]
 
 
 @dataclass(slots=True)
@@ -184,6 +187,8 @@ class ConversationRouter:
                 client_message_id=inbound.client_message_id,
             )
             message_id = message.id
+            # Someone who writes is not silent: a pending follow-up check-in is dropped.
+            reminders.note_user_activity(session, user.id, utcnow())
             desk_reply: DeskReply | None = None
             button: ButtonAnswer | None = None
             owner = self._owner_of(inbound.payload)
@@ -290,12 +295,15 @@ class ConversationRouter:
             ]
         result = RouteResult(messages=replies)
         desk_reply: DeskReply | None = None
+        after: Callable[[], Awaitable[None]] | None = None
         with session_scope(self._sessions) as session:
             if trigger is None:
                 store.set_delivery(session, message_id, Delivery.DONE)
             result.set_locale = self._apply_custom(session, ref, custom, message_id)
             if asks_gateway:
-                result.messages = [*replies, *self._serve(session, ref, custom["gateway"])]
+                served = self._serve(session, ref, custom["gateway"])
+                result.messages = [*replies, *served.messages]
+                after = served.after
             if isinstance(custom.get("handoff"), dict):
                 # The dialogue asked for a person: the desk adds consent and queue messages.
                 locale_ref = (
@@ -311,18 +319,21 @@ class ConversationRouter:
             result.handoff = self.desk.state(session, ref.conversation_id)
         if desk_reply is not None:
             await self.desk.publish(desk_reply)
+        if after is not None:
+            await after()
         return result
 
-    def _serve(
-        self, session: Session, ref: UserRef, request: dict[str, Any]
-    ) -> list[OutboundMessage]:
+    def _serve(self, session: Session, ref: UserRef, request: dict[str, Any]) -> ButtonAnswer:
         intent = str(request.get("intent") or "")
         raw = request.get("entities")
         entities = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
         service = self._services.get(intent)
         if service is None:
-            return [OutboundMessage(text=gettext(ref.locale, "gateway-not-available"))]
-        return service(session, ref, entities)
+            return ButtonAnswer(
+                [OutboundMessage(text=gettext(ref.locale, "gateway-not-available"))]
+            )
+        answer = service(session, ref, entities)
+        return answer if isinstance(answer, ButtonAnswer) else ButtonAnswer(answer)
 
     def _apply_custom(
         self, session: Session, ref: UserRef, custom: dict[str, Any], message_id: int

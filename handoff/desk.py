@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.appointments import reminders
 from bot.conversations.models import Message, User
 from bot.db import session_scope, utcnow
 from bot.engine_client import EngineClient, EngineUnavailableError
@@ -326,6 +327,10 @@ class HandoffDesk:
             handoff = self._held(session, handoff_id, referent)
             queue.close(session, handoff, referent, outcome)
             user_id, priority = handoff.user_id, PUBLIC_PRIORITY[handoff.priority]
+            if outcome is Outcome.FOLLOW_UP:
+                # One gentle check-in if the person stays silent for weeks (cancelled as
+                # soon as they write; never sent after "stop").
+                reminders.schedule_check_in(session, user_id, utcnow(), tz=self._tz)
             locale = _locale(session, user_id)
         self._queue_moved()
         await self.resume_bot(user_id, locale, outcome, priority)

@@ -409,3 +409,22 @@ def list_upcoming(
         .order_by(Appointment.starts_at)
     )
     return [a for a in candidates if a.ends_at > now]
+
+
+def latest_started(
+    session: Session, user_id: str, now: dt.datetime | None = None, within_days: int = 14
+) -> Appointment | None:
+    """The person's most recent appointment that has started and is not settled yet (what
+    "j'ai raté mon rendez-vous" is about)."""
+    now = now or utcnow()
+    return session.scalar(
+        select(Appointment)
+        .where(
+            Appointment.user_id == user_id,
+            Appointment.status.in_(list(LIVE_STATUSES)),
+            Appointment.starts_at <= now,
+            Appointment.starts_at > now - dt.timedelta(days=within_days),
+        )
+        .order_by(Appointment.starts_at.desc())
+        .limit(1)
+    )
