@@ -16,6 +16,7 @@ from bot.web import admin_api, chat_api, privacy_api
 from bot.web.errors import install_error_handlers
 from bot.web.ratelimit import install_rate_limits
 from handoff.console import api as console_api
+from handoff.console import appointments_api
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> FastAPI:
     app.include_router(privacy_api.router)
     app.include_router(console_api.page_router)
     app.include_router(console_api.router)
+    app.include_router(appointments_api.router)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:

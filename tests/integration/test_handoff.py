@@ -34,7 +34,7 @@ def referent(stack: Stack) -> Iterator[ConsoleClient]:
 def own_request(chat: ChatClient, referent: ConsoleClient) -> dict:
     """This conversation's request in the shared queue: a marker written while waiting
     (kept for the référent) finds it."""
-    marker = f"marqueur {chat.session_id}"
+    marker = f"ticket {chat.session_id}"
     chat.send(marker)
     return referent.find(marker)
 
@@ -64,7 +64,7 @@ def test_urgent_web_chat_is_claimed_answered_both_ways_closed_and_the_bot_resume
     assert all("beau-père" not in a for a in alerts)
 
     chat.send(payload="/handoff_share_yes")
-    marker = f"marqueur {chat.session_id}"
+    marker = f"ticket {chat.session_id}"
     assert chat.send(marker)["messages"] == [], "kept for the référent, the bot is silent"
     item = referent.find(marker)
     assert (item["reason"], item["priority"]) == ("urgent_violence", "urgent")
@@ -101,6 +101,10 @@ def test_telegram_user_reaches_a_referent_and_back(
     user = TelegramUser(telegram_base_url, TELEGRAM_TEST_TOKEN, next(_chat_ids))
     try:
         user.send("je veux parler à un vrai conseiller")
+        (offer,) = user.replies(1)
+        assert "8 questions rapides" in offer["text"], "the questions are offered first"
+        straight = next(b for b in buttons_of(offer) if b["callback_data"] == "/request_human")
+        user.press(offer, straight["callback_data"])  # "Non, directement"
         (question,) = user.replies(1)
         assert "montrer cette conversation" in question["text"]
         share = next(b for b in buttons_of(question) if b["callback_data"] == "/handoff_share_yes")
@@ -108,7 +112,7 @@ def test_telegram_user_reaches_a_referent_and_back(
         (queued,) = user.replies(1)
         assert "Position dans la file" in queued["text"]
 
-        marker = f"marqueur telegram {user.chat_id}"
+        marker = f"ticket telegram {user.chat_id}"
         user.send(marker)
         assert user.quiet_for(1) == []
         item = referent.find(marker)

@@ -124,11 +124,11 @@ def test_completed_kept_and_shared_in_under_12_messages_and_shown_to_the_referen
         offer = chat.send(payload="/request_human")
         assert "montrer cette conversation" in texts(offer), "done already: no second offer"
         chat.send(payload="/handoff_share_no")
-        marker = f"marqueur {chat.session_id}"
+        marker = f"ticket {chat.session_id}"
         chat.send(marker)
         item = referent.find(marker)
         assert item["priority"] == "high", "three shared concerns raise the priority"
-        opened = referent.get(f"/console/api/handoffs/{item['id']}").json()
+        opened = referent.conversation(item["id"])
         assessment = opened["self_assessment"]
         assert assessment["Situation"] == "Rien en ce moment"
         assert "Transport" in assessment["Freins possibles"]

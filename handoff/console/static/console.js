@@ -363,6 +363,7 @@
     state.renderedMessages.clear();
     [ui.listWaiting, ui.listMine, ui.listOthers, ui.transcript, ui.notesList, ui.assessmentList,
       ui.convMeta, ui.quickReplies, ui.statsBody, ui.accountsBody].forEach((n) => n.replaceChildren());
+    resetAppointments();
     ui.conversation.hidden = true;
     ui.noConversation.hidden = false;
     ui.waitingBlock.dataset.loaded = 'false';
@@ -580,6 +581,7 @@
     if (ev.type === 'queue') scheduleQueue();
     else if (ev.type === 'urgent') onUrgent(ev);
     else if (ev.type === 'message') onMessageEvent(ev);
+    else if (ev.type === 'appointment') onAppointmentEvent(ev);
   }
 
   function onUrgent() {
@@ -916,6 +918,7 @@
     state.renderedMessages.clear();
     ui.transcript.replaceChildren();
     ui.notesList.replaceChildren();
+    resetAppointments();
     ui.conversation.hidden = true;
     ui.noConversation.hidden = false;
     renderQueue();
@@ -985,6 +988,7 @@
       (data.outcomes || []).map((o) => ({ value: String(o.value), text: o.label || label('outcome', o.value) })));
     ui.transfer.disabled = ui.transferSelect.options.length <= 1;
     updateCounter();
+    loadAppointments(id, switching);
   }
 
   /** Fill a select, keeping the current choice if it is still offered. */
@@ -1460,6 +1464,385 @@
     }
   }
 
+  /* ---------- appointments (API.md, "Appointments") ---------- */
+
+  const APPT = {
+    status: { proposed: 'Proposé', confirmed: 'Confirmé', cancelled: 'Annulé', done: 'Fait', missed: 'Manqué' },
+    mode: { in_person: 'Sur place', phone: 'Par téléphone', video: 'En visio' },
+    placeLabel: {
+      in_person: 'Lieu (adresse)', phone: 'Numéro à appeler (facultatif)', video: 'Lien de la visio (facultatif)'
+    },
+    placeKey: { in_person: 'Lieu :', phone: 'Numéro :', video: 'Lien :' },
+    // What the person did with their buttons (console events), in one short line.
+    kinds: {
+      reschedule_requested: 'La personne demande un autre moment : proposez d’autres horaires.',
+      declined: 'La personne demande un autre moment : proposez d’autres horaires.',
+      cancelled_by_user: 'La personne a annulé le rendez-vous.',
+      option_picked: 'La personne a choisi l’un des horaires proposés.',
+      confirmed: 'La personne a confirmé le rendez-vous (« C’est noté »).',
+      attended: 'La personne dit que le rendez-vous a eu lieu.',
+      missed: 'La personne dit que le rendez-vous n’a pas eu lieu : proposez un autre moment.'
+    },
+    // Worth telling even when another conversation is shown.
+    elsewhere: ['reschedule_requested', 'declined', 'cancelled_by_user', 'missed'],
+    done: {
+      create: 'Rendez-vous proposé à la personne.',
+      move: 'Nouvelle heure envoyée à la personne.',
+      options: 'Horaires envoyés : la personne choisit avec les boutons.',
+      cancel: 'Rendez-vous annulé ; la personne est prévenue.',
+      done: 'Rendez-vous marqué comme fait.',
+      missed: 'Rendez-vous marqué comme manqué ; un autre moment est proposé à la personne.'
+    },
+    notSent: 'Enregistré, mais rien n’a été envoyé. ',
+    toMove: 'À reprogrammer : la personne a demandé un autre moment.',
+    when: 'Indiquez la date et l’heure.'
+  };
+
+  const apptUi = {
+    block: $('appointments'), alert: $('appt-alert'), stopped: $('appt-stopped'), status: $('appt-status'),
+    error: $('appt-error'), list: $('appt-list'), empty: $('appt-empty'), form: $('appt-form'),
+    date: $('appt-date'), time: $('appt-time'), duration: $('appt-duration'), place: $('appt-place'),
+    placeLabel: $('appt-place-label'), bring: $('appt-bring'), formError: $('appt-form-error'),
+    submit: $('appt-submit')
+  };
+
+  const appt = {
+    handoffId: null,   // the conversation whose appointments are shown (string)
+    data: null,        // its GET /handoffs/{id}/appointments answer
+    seq: 0,
+    timer: 0,
+    busy: false,
+    editor: null       // { id, kind: 'move' | 'options', values: [..] } being filled
+  };
+
+  /** "45 min", "1 h", "1 h 30". */
+  function formatMinutes(minutes) {
+    const m = Number(minutes) || 0;
+    if (m < 60) return m + ' min';
+    const rest = m % 60;
+    return Math.floor(m / 60) + ' h' + (rest ? ' ' + String(rest).padStart(2, '0') : '');
+  }
+
+  /** "2024-12-03T14:30" from a date and a time field ('' when one is missing). */
+  function localMoment(date, time) {
+    return date && time ? date + 'T' + time : '';
+  }
+
+  function resetAppointments() {
+    appt.seq++;
+    clearTimeout(appt.timer);
+    appt.handoffId = null;
+    appt.data = null;
+    appt.editor = null;
+    apptUi.list.replaceChildren();
+    apptUi.empty.hidden = true;
+    apptUi.form.hidden = true;
+    apptUi.stopped.hidden = true;
+    apptUi.alert.hidden = true;
+    apptUi.alert.textContent = '';
+    setApptStatus('');
+    apptUi.error.textContent = '';
+    apptUi.formError.textContent = '';
+  }
+
+  function setApptStatus(text, warn) {
+    apptUi.status.textContent = text || '';
+    apptUi.status.classList.toggle('appt-warn', !!warn);
+  }
+
+  function showApptAlert(text, ask) {
+    apptUi.alert.textContent = text;
+    apptUi.alert.classList.toggle('appt-alert-ask', !!ask);
+    apptUi.alert.hidden = !text;
+  }
+
+  function scheduleAppointments() {
+    clearTimeout(appt.timer);
+    if (!appt.handoffId) return;
+    const id = appt.handoffId;
+    appt.timer = setTimeout(() => loadAppointments(id, false), 200);
+  }
+
+  /** Read the conversation's appointments (called each time the conversation is drawn). */
+  async function loadAppointments(id, switching) {
+    id = idOf(id);
+    if (switching || appt.handoffId !== id) {
+      resetAppointments();
+      apptUi.form.reset();
+      updatePlaceLabel();
+    }
+    appt.handoffId = id;
+    const seq = ++appt.seq;
+    apptUi.block.setAttribute('aria-busy', 'true');
+    try {
+      const data = await api('GET', '/handoffs/' + enc(id) + '/appointments');
+      if (seq !== appt.seq || appt.handoffId !== id || !state.me) return;
+      appt.data = data || { appointments: [] };
+      apptUi.error.textContent = '';
+      renderAppointments();
+    } catch (e) {
+      if (seq !== appt.seq || e.status === 401) return;
+      report(e, apptUi.error);
+    } finally {
+      if (seq === appt.seq) apptUi.block.setAttribute('aria-busy', 'false');
+    }
+  }
+
+  function renderAppointments() {
+    const data = appt.data || { appointments: [] };
+    const list = Array.isArray(data.appointments) ? data.appointments : [];
+    const active = document.activeElement;
+    const focusKey = active && active.dataset ? active.dataset.apptKey : null;
+    if (appt.editor && !list.some((a) => a.id === appt.editor.id && canChangeAppt(a, appt.editor.kind))) {
+      appt.editor = null;
+    }
+    apptUi.list.replaceChildren(...list.map(renderAppointment));
+    apptUi.empty.hidden = list.length > 0;
+    apptUi.stopped.hidden = !data.stopped_messages;
+    apptUi.form.hidden = !data.may_create;
+    if (focusKey) {
+      const again = apptUi.block.querySelector('[data-appt-key="' + CSS.escape(focusKey) + '"]');
+      if (again) again.focus();
+    }
+  }
+
+  function isLiveAppt(a) {
+    return a.status === 'proposed' || a.status === 'confirmed';
+  }
+
+  function startedAppt(a) {
+    const d = parseDate(a.starts_at);
+    return !!d && d.getTime() <= Date.now();
+  }
+
+  /** Whether this action is offered for this appointment (the server decides in the end). */
+  function canChangeAppt(a, kind) {
+    if (!appt.data || !appt.data.may_change) return false;
+    if (kind === 'options') return isLiveAppt(a) || a.status === 'missed';
+    if (kind === 'done' || kind === 'missed') return isLiveAppt(a) && startedAppt(a);
+    return isLiveAppt(a);
+  }
+
+  function renderAppointment(a) {
+    const status = APPT.status[a.status] ? a.status : 'proposed';
+    const mode = APPT.mode[a.mode] ? a.mode : 'in_person';
+    const options = Array.isArray(a.options) ? a.options : [];
+    const li = el('li', {
+      class: 'appt appt-' + status + (a.past ? ' appt-past' : ''),
+      'data-appointment-id': a.id, 'data-status': status, 'data-testid': 'appointment'
+    },
+    el('p', { class: 'appt-head' },
+      el('span', { class: 'appt-when', 'data-testid': 'appointment-when', text: a.starts_label || formatTime(a.starts_at) }),
+      ' ',
+      el('span', { class: 'badge appt-badge appt-badge-' + status, 'data-testid': 'appointment-status', text: APPT.status[status] })),
+    el('p', { class: 'appt-meta', text: formatMinutes(a.duration_minutes) + ' · ' + APPT.mode[mode] }),
+    a.place ? el('p', { class: 'appt-detail' }, el('span', { class: 'appt-key', text: APPT.placeKey[mode] }), ' ', a.place) : null,
+    a.bring ? el('p', { class: 'appt-detail' }, el('span', { class: 'appt-key', text: 'À apporter :' }), ' ', a.bring) : null,
+    a.referent ? el('p', { class: 'hint', text: 'Fixé par ' + a.referent }) : null,
+    a.reschedule_wanted && (isLiveAppt(a) || status === 'missed')
+      ? el('p', { class: 'appt-ask', 'data-testid': 'appointment-ask', text: APPT.toMove }) : null,
+    options.length ? el('div', { class: 'appt-options', 'data-testid': 'appointment-options' },
+      el('p', { class: 'hint', text: 'Horaires proposés, en attente du choix de la personne :' }),
+      el('ul', {}, ...options.map((o) => el('li', { text: o.starts_label || formatTime(o.starts_at) })))) : null);
+
+    const buttons = [
+      ['move', 'Déplacer', 'btn'], ['options', 'Proposer d’autres horaires', 'btn'],
+      ['done', 'Fait', 'btn'], ['missed', 'Manqué', 'btn'], ['cancel', 'Annuler le rendez-vous', 'btn btn-danger-quiet']
+    ].filter(([kind]) => canChangeAppt(a, kind)).map(([kind, text, cls]) => el('button', {
+      type: 'button', class: cls + ' btn-small', 'data-testid': 'appointment-' + kind,
+      'data-appt-key': a.id + ':' + kind, disabled: appt.busy,
+      onclick: () => onApptButton(a, kind)
+    }, text));
+    if (buttons.length) li.append(el('div', { class: 'appt-actions' }, ...buttons));
+    if (appt.editor && appt.editor.id === a.id) li.append(renderApptEditor(a));
+    return li;
+  }
+
+  /** The small form to move an appointment or to propose other times. */
+  function renderApptEditor(a) {
+    const editor = appt.editor;
+    const rows = editor.kind === 'move' ? 1 : 3;
+    const form = el('form', { class: 'appt-editor', novalidate: true, 'data-testid': 'appointment-editor' });
+    form.append(el('p', { class: 'appt-editor-title', text: editor.kind === 'move'
+      ? 'Nouvelle date et heure' : 'Deux ou trois autres horaires (la personne en choisit un)' }));
+    for (let i = 0; i < rows; i++) {
+      const value = editor.values[i] || { date: '', time: '' };
+      const n = rows > 1 ? ' ' + (i + 1) + (i === 2 ? ' (facultatif)' : '') : '';
+      const dateId = 'appt-ed-date-' + i;
+      const timeId = 'appt-ed-time-' + i;
+      form.append(el('div', { class: 'appt-fields' },
+        el('div', { class: 'field' },
+          el('label', { for: dateId, text: 'Date' + n }),
+          el('input', { id: dateId, type: 'date', value: value.date, 'data-appt-key': a.id + ':date' + i,
+            'data-testid': 'appointment-editor-date', oninput: (ev) => { value.date = ev.target.value; } })),
+        el('div', { class: 'field' },
+          el('label', { for: timeId, text: 'Heure' + n }),
+          el('input', { id: timeId, type: 'time', step: '300', value: value.time, 'data-appt-key': a.id + ':time' + i,
+            'data-testid': 'appointment-editor-time', oninput: (ev) => { value.time = ev.target.value; } }))));
+      editor.values[i] = value;
+    }
+    const error = el('p', { class: 'form-error', role: 'alert', 'data-testid': 'appointment-editor-error', text: editor.error || '' });
+    form.append(error, el('div', { class: 'appt-actions' },
+      el('button', { type: 'submit', class: 'btn btn-primary btn-small', disabled: appt.busy,
+        'data-testid': 'appointment-editor-submit', 'data-appt-key': a.id + ':send' },
+      editor.kind === 'move' ? 'Envoyer la nouvelle heure' : 'Envoyer ces horaires'),
+      el('button', { type: 'button', class: 'btn btn-quiet btn-small', 'data-appt-key': a.id + ':close',
+        onclick: () => { appt.editor = null; renderAppointments(); } }, 'Fermer')));
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const times = editor.values.map((v) => localMoment(v.date, v.time)).filter(Boolean);
+      const partial = editor.values.some((v) => !!v.date !== !!v.time);
+      if (partial || times.length < (editor.kind === 'move' ? 1 : 2)) {
+        editor.error = editor.kind === 'move' ? APPT.when : 'Indiquez au moins deux horaires (date et heure).';
+        error.textContent = editor.error;
+        return;
+      }
+      editor.error = '';
+      const body = editor.kind === 'move' ? { starts_at: times[0] } : { starts_at: times };
+      apptAct(a, editor.kind, body, error);
+    });
+    return form;
+  }
+
+  async function onApptButton(a, kind) {
+    if (appt.busy) return;
+    setApptStatus('');
+    apptUi.error.textContent = '';
+    if (kind === 'move' || kind === 'options') {
+      const current = a.starts_at ? { date: a.starts_at.slice(0, 10), time: a.starts_at.slice(11, 16) } : null;
+      appt.editor = { id: a.id, kind, values: kind === 'move' && current ? [current] : [], error: '' };
+      renderAppointments();
+      const first = apptUi.list.querySelector('[data-appt-key="' + CSS.escape(a.id + ':date0') + '"]');
+      if (first) first.focus();
+      return;
+    }
+    const when = a.starts_label || '';
+    if (kind === 'cancel') {
+      const ok = await confirmAction('Annuler le rendez-vous du ' + when + ' ? La personne sera prévenue.', 'Annuler le rendez-vous');
+      if (!ok) return;
+    } else if (kind === 'missed') {
+      const ok = await confirmAction('Marquer le rendez-vous du ' + when + ' comme manqué ? La personne recevra un message lui proposant un autre moment.', 'Marquer manqué');
+      if (!ok) return;
+    }
+    apptAct(a, kind, undefined, apptUi.error);
+  }
+
+  /** One change to an appointment; then the list is read again. */
+  async function apptAct(a, kind, body, errorNode) {
+    if (appt.busy || !appt.handoffId) return;
+    const id = appt.handoffId;
+    appt.busy = true;
+    apptUi.block.querySelectorAll('.appt button').forEach((b) => { b.disabled = true; });
+    try {
+      const res = await api('POST', '/appointments/' + enc(a.id) + '/' + kind, body);
+      if (appt.handoffId !== id) return;
+      appt.editor = null;
+      apptDone(kind, res);
+    } catch (e) {
+      if (appt.handoffId === id) {
+        if (appt.editor) appt.editor.error = e.message;
+        report(e, errorNode);
+      }
+    } finally {
+      appt.busy = false;
+      if (appt.handoffId === id) await loadAppointments(id, false);
+    }
+  }
+
+  function apptDone(kind, res) {
+    showApptAlert('');
+    if (res && res.why) setApptStatus(APPT.notSent + res.why, true);
+    else setApptStatus(APPT.done[kind] || '');
+  }
+
+  function updatePlaceLabel() {
+    const checked = apptUi.form.querySelector('input[name="appt-mode"]:checked');
+    apptUi.placeLabel.textContent = APPT.placeLabel[checked ? checked.value : 'in_person'];
+  }
+
+  async function onApptSubmit(ev) {
+    ev.preventDefault();
+    if (appt.busy || !appt.handoffId) return;
+    const id = appt.handoffId;
+    apptUi.formError.textContent = '';
+    setApptStatus('');
+    const startsAt = localMoment(apptUi.date.value, apptUi.time.value);
+    if (!startsAt) {
+      apptUi.formError.textContent = APPT.when;
+      (apptUi.date.value ? apptUi.time : apptUi.date).focus();
+      return;
+    }
+    const checked = apptUi.form.querySelector('input[name="appt-mode"]:checked');
+    const body = {
+      starts_at: startsAt,
+      duration_minutes: Number(apptUi.duration.value) || 30,
+      mode: checked ? checked.value : 'in_person',
+      place: apptUi.place.value.trim() || null,
+      bring: apptUi.bring.value.trim() || null
+    };
+    appt.busy = true;
+    apptUi.submit.disabled = true;
+    apptUi.form.setAttribute('aria-busy', 'true');
+    try {
+      const res = await api('POST', '/handoffs/' + enc(id) + '/appointments', body);
+      if (appt.handoffId !== id) return;
+      apptUi.form.reset();
+      updatePlaceLabel();
+      apptDone('create', res);
+    } catch (e) {
+      if (appt.handoffId === id) report(e, apptUi.formError);
+    } finally {
+      appt.busy = false;
+      apptUi.submit.disabled = false;
+      apptUi.form.setAttribute('aria-busy', 'false');
+      if (appt.handoffId === id) await loadAppointments(id, false);
+    }
+  }
+
+  /** The person pressed a button about an appointment (or a colleague changed one). */
+  function onAppointmentEvent(ev) {
+    if (!ev.appointment_id) return;
+    const apptId = String(ev.appointment_id);
+    const note = APPT.kinds[ev.kind] || '';
+    const ask = ev.kind === 'reschedule_requested' || ev.kind === 'declined';
+    const shown = !!(appt.data && (appt.data.appointments || []).some((a) => a.id === apptId));
+    scheduleAppointments();
+    if (!note) return;
+    if (shown) {
+      showApptAlert(note, ask);
+      return;
+    }
+    if (!APPT.elsewhere.includes(ev.kind)) return;
+    // Another conversation: say which, if this référent follows that person.
+    api('GET', '/appointments/' + enc(apptId)).then((a) => {
+      if (!a || !state.me || a.handoff_id === undefined) return;
+      const hid = idOf(a.handoff_id);
+      if (hid === state.currentId) {
+        showApptAlert(note, ask);
+        return;
+      }
+      state.unread.add(hid);
+      renderQueue();
+      showBanner('Conversation n° ' + hid + ' : ' + note, 'info');
+      clearTimeout(state.bannerTimer); // stays until read
+      const text = ui.banner.querySelector('.banner-text');
+      if (text) {
+        text.append(' ', el('button', {
+          type: 'button', class: 'btn btn-small', 'data-testid': 'appointment-open',
+          onclick: () => { showBanner(''); openConversation(hid, { focus: true }); }
+        }, 'Ouvrir la conversation'));
+      }
+    }).catch(() => { /* not theirs to follow: nothing to say */ });
+  }
+
+  function bindAppointments() {
+    apptUi.form.addEventListener('submit', onApptSubmit);
+    apptUi.form.addEventListener('change', (ev) => {
+      if (ev.target && ev.target.name === 'appt-mode') updatePlaceLabel();
+    });
+    updatePlaceLabel();
+  }
+
   /* ---------- wiring ---------- */
 
   function bind() {
@@ -1498,6 +1881,7 @@
     ui.statsDays.addEventListener('change', loadStats);
     ui.statsForm.addEventListener('submit', (ev) => { ev.preventDefault(); loadStats(); });
     ui.accountForm.addEventListener('submit', onAccountSubmit);
+    bindAppointments();
     try { ui.sound.checked = localStorage.getItem(SOUND_KEY) !== 'off'; } catch (e) { /* storage disabled */ }
     ui.sound.addEventListener('change', () => {
       try { localStorage.setItem(SOUND_KEY, ui.sound.checked ? 'on' : 'off'); } catch (e) { /* storage disabled */ }
