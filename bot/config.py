@@ -118,6 +118,13 @@ class Settings(BaseSettings):
     retention_appointment_months: int = 24
     # How long a one-time link to a personal data export stays valid.
     export_link_minutes: int = 60
+    # Appointment reminders (bot/appointments/planning.py): the day before at this local
+    # time ("" for none), this many hours before (0 for none), never in quiet hours (moved,
+    # not dropped; "" for none), and one check-in after this many silent weeks.
+    reminder_day_before_at: str = "18:00"
+    reminder_hours_before: float = 2.0
+    quiet_hours: str = "21:00-08:00"
+    check_in_weeks: int = 6
 
 
 @lru_cache(maxsize=1)

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import services
+from bot.appointments.planning import DEFAULT_CONFIG, ReminderConfig, config_from
 from bot.appointments.scheduler import ReminderScheduler
 from bot.config import Settings
 from bot.conversations.models import Channel, User
@@ -44,6 +45,7 @@ class Gateway:
     # Appointment reminders: every gateway competes for the lease, one sends (the leader).
     reminders: ReminderScheduler
     appointments: AppointmentDesk | None = None
+    reminder_config: ReminderConfig = DEFAULT_CONFIG
     telegram: Any = None  # telegram.ext.Application when the channel is on
     _http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=3.0))
 
@@ -68,11 +70,20 @@ class Gateway:
         privacy_conversation.register(router, settings)
         bus = EventBus()
         scheduler = AsyncIOScheduler(timezone=settings.tz)
-        reminders = ReminderScheduler(sessions, router.push, tz=settings.tz)
+        reminder_config = config_from(
+            settings.reminder_day_before_at,
+            settings.reminder_hours_before,
+            settings.quiet_hours,
+            settings.check_in_weeks,
+        )
+        desk.reminder_config = reminder_config
+        appointments.config = reminder_config
+        reminders = ReminderScheduler(sessions, router.push, tz=settings.tz, config=reminder_config)
         gateway = cls(
             settings, db_engine, sessions, engine, router, bus, scheduler, desk, reminders
         )
         gateway.appointments = appointments
+        gateway.reminder_config = reminder_config
         desk.attach(router.push, gateway.show_handoff)
         router.register_channel(Channel.WEB, gateway.push_web)
         router.actions_ok = gateway.actions_ok

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.appointments import buttons, preferences, service, texts
 from bot.appointments.payloads import Action, make
+from bot.appointments.planning import DEFAULT_CONFIG
 from bot.appointments.service import AppointmentError, ReferentNotice
 from bot.db import utcnow
 from bot.events import EventBus
@@ -40,13 +41,16 @@ class AppointmentDesk:
     def __init__(self, bus: EventBus, tz: dt.tzinfo) -> None:
         self.bus = bus
         self.tz = tz
+        self.config = DEFAULT_CONFIG  # the gateway sets the configured one
 
     # --- buttons (C'est noté, Je ne peux pas, a new time picked...) ----------------------
     def owns(self, payload: str | None) -> bool:
         return buttons.owns(payload)
 
     def answer(self, session: Session, ref: UserRef, payload: str) -> ButtonAnswer:
-        reply = buttons.answer(session, ref.user_id, ref.locale, payload, utcnow(), self.tz)
+        reply = buttons.answer(
+            session, ref.user_id, ref.locale, payload, utcnow(), self.tz, self.config
+        )
         return ButtonAnswer(reply.messages, self._tell_referents(reply.notices))
 
     def _tell_referents(

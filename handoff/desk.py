@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.appointments import reminders
+from bot.appointments.planning import DEFAULT_CONFIG
 from bot.conversations.models import Message, User
 from bot.db import session_scope, utcnow
 from bot.engine_client import EngineClient, EngineUnavailableError
@@ -112,6 +113,7 @@ class HandoffDesk:
         self.bus = bus
         self.notifier = notifier
         self._tz = tz
+        self.reminder_config = DEFAULT_CONFIG  # the gateway sets the configured one
         self._default_hours = WorkingHours.parse(default_hours)
         self._hours = {
             t.id: WorkingHours.parse(t.working_hours) for t in load_directory() if t.working_hours
@@ -330,7 +332,15 @@ class HandoffDesk:
             if outcome is Outcome.FOLLOW_UP:
                 # One gentle check-in if the person stays silent for weeks (cancelled as
                 # soon as they write; never sent after "stop").
-                reminders.schedule_check_in(session, user_id, utcnow(), tz=self._tz)
+                config = self.reminder_config
+                reminders.schedule_check_in(
+                    session,
+                    user_id,
+                    utcnow(),
+                    weeks=int(config.check_in_after / dt.timedelta(weeks=1)),
+                    tz=self._tz,
+                    config=config,
+                )
             locale = _locale(session, user_id)
         self._queue_moved()
         await self.resume_bot(user_id, locale, outcome, priority)

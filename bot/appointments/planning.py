@@ -59,6 +59,26 @@ class ReminderConfig:
 DEFAULT_CONFIG = ReminderConfig()
 
 
+def config_from(
+    day_before_at: str | None, hours_before: float | None, quiet_hours: str | None, weeks: int
+) -> ReminderConfig:
+    """The configured reminders (Settings: REMINDER_DAY_BEFORE_AT "18:00" or empty for none,
+    REMINDER_HOURS_BEFORE 2 or 0 for none, QUIET_HOURS "21:00-08:00" or empty for none,
+    CHECK_IN_WEEKS 6)."""
+    quiet_start: dt.time | None = None
+    quiet_end = DEFAULT_CONFIG.quiet_end
+    if quiet_hours:
+        start, end = quiet_hours.split("-", 1)
+        quiet_start, quiet_end = dt.time.fromisoformat(start), dt.time.fromisoformat(end)
+    return ReminderConfig(
+        day_before_at=dt.time.fromisoformat(day_before_at) if day_before_at else None,
+        hours_before=dt.timedelta(hours=hours_before) if hours_before else None,
+        quiet_start=quiet_start,
+        quiet_end=quiet_end,
+        check_in_after=dt.timedelta(weeks=weeks),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class PlannedReminder:
     kind: ReminderKind

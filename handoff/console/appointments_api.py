@@ -284,6 +284,7 @@ async def create_appointment(
                 bring=_optional_text(body.bring, "À apporter"),
                 now=now,
                 tz=tz,
+                config=gateway.reminder_config,
             )
         except AppointmentError as exc:
             raise ApiError(422, str(exc)) from exc
@@ -319,7 +320,9 @@ async def _change(
         try:
             if action == "move":
                 moment = _moment(when, tz, now)
-                change = service.move(session, appointment_id, moment, now, tz)
+                change = service.move(
+                    session, appointment_id, moment, now, tz, gateway.reminder_config
+                )
             elif action == "cancel":
                 change = service.cancel(session, appointment_id, now)
             elif action == "done":

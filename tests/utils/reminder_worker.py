@@ -112,7 +112,7 @@ async def run(args: argparse.Namespace) -> None:
     # Polling on purpose: the condition lives in the database and the lease.
     while not (scheduler.is_leader and _all_woken(sessions)):  # noqa: ASYNC110
         await asyncio.sleep(0.05)
-    await asyncio.to_thread(Path(args.ready).write_text, planned_at.isoformat())
+    await asyncio.to_thread(write_atomically, Path(args.ready), planned_at.isoformat())
     await stop.wait()
     await scheduler.stop()
     engine.dispose()
@@ -128,6 +128,13 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     asyncio.run(run(args))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """The test polls for the file: it must never see it half written (empty)."""
+    partial = path.with_suffix(".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
 
 
 if __name__ == "__main__":
