@@ -215,57 +215,11 @@ def _reminder(reminder: Reminder) -> dict[str, Any]:
 
 # --- the readable summary -----------------------------------------------------------
 
-# Until they are in the Babel catalogs under the same ids (the catalog wins once it has
-# the id). "-one" / "-many": French singular is 0 and 1.
-SUMMARY_WORDS: dict[str, dict[str, str]] = {
-    "fr": {
-        "privacy-summary-title": "Voici ce que Relais garde sur toi :",
-        "privacy-summary-profile": "ton identifiant %(channel)s et ta langue",
-        "privacy-summary-conversations-one": "%(n)s conversation, %(messages)s",
-        "privacy-summary-conversations-many": "%(n)s conversations, %(messages)s",
-        "privacy-summary-messages-one": "%(n)s message (depuis le %(since)s)",
-        "privacy-summary-messages-many": "%(n)s messages (depuis le %(since)s)",
-        "privacy-summary-handoffs-one": "%(n)s demande d'échange avec un·e référent·e",
-        "privacy-summary-handoffs-many": "%(n)s demandes d'échange avec un·e référent·e",
-        "privacy-summary-notes-one": "%(n)s note de référent·e sur toi",
-        "privacy-summary-notes-many": "%(n)s notes de référent·e sur toi",
-        "privacy-summary-assessment": "ton auto-évaluation « Trouver ma voie »",
-        "privacy-summary-appointments-one": "%(n)s rendez-vous et ses rappels",
-        "privacy-summary-appointments-many": "%(n)s rendez-vous et leurs rappels",
-        "privacy-summary-consents-one": "%(n)s réponse à nos demandes d'accord",
-        "privacy-summary-consents-many": "%(n)s réponses à nos demandes d'accord",
-        "privacy-summary-stopped": "ton choix de ne plus recevoir de messages de notre part",
-        "channel-web": "de chat web",
-        "channel-telegram": "Telegram",
-    },
-    "en": {
-        "privacy-summary-title": "Here is what Relais keeps about you:",
-        "privacy-summary-profile": "your %(channel)s id and your language",
-        "privacy-summary-conversations-one": "%(n)s conversation, %(messages)s",
-        "privacy-summary-conversations-many": "%(n)s conversations, %(messages)s",
-        "privacy-summary-messages-one": "%(n)s message (since %(since)s)",
-        "privacy-summary-messages-many": "%(n)s messages (since %(since)s)",
-        "privacy-summary-handoffs-one": "%(n)s request to talk with an adviser",
-        "privacy-summary-handoffs-many": "%(n)s requests to talk with an adviser",
-        "privacy-summary-notes-one": "%(n)s adviser's note about you",
-        "privacy-summary-notes-many": "%(n)s advisers' notes about you",
-        "privacy-summary-assessment": "your “Find my way” self-assessment",
-        "privacy-summary-appointments-one": "%(n)s appointment and its reminders",
-        "privacy-summary-appointments-many": "%(n)s appointments and their reminders",
-        "privacy-summary-consents-one": "%(n)s answer to our requests for your agreement",
-        "privacy-summary-consents-many": "%(n)s answers to our requests for your agreement",
-        "privacy-summary-stopped": "your choice to receive no more messages from us",
-        "channel-web": "web chat",
-        "channel-telegram": "Telegram",
-    },
-}
+# "-one" / "-many" ids in the catalogs: French singular is 0 and 1.
 
 
 def _words(locale: str, key: str, **params: object) -> str:
-    text = gettext(locale, key)
-    if text == key:
-        text = SUMMARY_WORDS[locale][key]
-    return text % params if params else text
+    return gettext(locale, key, **params)
 
 
 def _counted(locale: str, key: str, n: int, **params: object) -> str:

@@ -58,48 +58,11 @@ LOGIN_PATH = "/console/api/login"
 
 Clock = Callable[[], float]
 
-# The words of a refusal, until they are in the Babel catalogs under the same ids (the
-# catalog wins as soon as it has the id). The chat's users are French: French comes first,
-# English when the session is English; the console is French only, like its other errors.
-FALLBACK_WORDS: dict[str, dict[str, str]] = {
-    "fr": {
-        "error-rate-limited-message": (
-            "Trop de messages d'un coup. Attends %(seconds)s, puis renvoie ton message : "
-            "il n'est pas parti."
-        ),
-        "error-rate-limited-session": (
-            "Trop de conversations ouvertes d'un coup depuis ce réseau. Réessaie dans %(seconds)s."
-        ),
-        "error-rate-limited-login": (
-            "Trop de tentatives de connexion depuis ce réseau. Réessayez dans %(seconds)s."
-        ),
-        "seconds-one": "1 seconde",
-        "seconds-many": "%(n)s secondes",
-    },
-    "en": {
-        "error-rate-limited-message": (
-            "Too many messages at once. Wait %(seconds)s, then send your message again: "
-            "it did not go through."
-        ),
-        "error-rate-limited-session": (
-            "Too many conversations opened at once from this network. Try again in %(seconds)s."
-        ),
-        "error-rate-limited-login": (
-            "Too many sign-in attempts from this network. Try again in %(seconds)s."
-        ),
-        "seconds-one": "1 second",
-        "seconds-many": "%(n)s seconds",
-    },
-}
-
 
 def words(locale: str, key: str, **params: object) -> str:
-    """The catalog's text for ``key`` when it has one, else the fallback above."""
-    locale = normalise_locale(locale)
-    text = gettext(locale, key)
-    if text == key:
-        text = FALLBACK_WORDS[locale][key]
-    return text % params if params else text
+    """A refusal in the person's language (the chat's users are French first; the console
+    is French only, like its other errors)."""
+    return gettext(normalise_locale(locale), key, **params)
 
 
 class SlidingWindow:
