@@ -282,6 +282,27 @@ def move(
     return Change(appointment)
 
 
+def _settle(
+    session: Session,
+    appointment_id: str,
+    status: AppointmentStatus,
+    now: dt.datetime | None,
+    by_user_id: str | None,
+) -> Change:
+    """Done or missed: its pending reminders (the after-check) are skipped. A second
+    answer changes nothing (``changed=False``); the caller adds the notices."""
+    now = now or utcnow()
+    appointment = _locked(session, appointment_id, by_user_id)
+    if appointment.status is status:
+        return Change(appointment, changed=False)
+    if appointment.status is AppointmentStatus.CANCELLED:
+        raise AppointmentError("Ce rendez-vous a été annulé.")
+    appointment.status = status
+    appointment.updated_at = now
+    reminders.close_pending(session, appointment.id, ReminderStatus.SKIPPED, status.value)
+    return Change(appointment)
+
+
 def mark_done(
     session: Session,
     appointment_id: str,
@@ -290,17 +311,10 @@ def mark_done(
 ) -> Change:
     """It happened (the référent says so, or the person answers "Oui" to the after-check):
     the after-check, if still pending, is skipped."""
-    now = now or utcnow()
-    appointment = _locked(session, appointment_id, by_user_id)
-    if appointment.status is AppointmentStatus.DONE:
-        return Change(appointment, changed=False)
-    if appointment.status is AppointmentStatus.CANCELLED:
-        raise AppointmentError("Ce rendez-vous a été annulé.")
-    appointment.status = AppointmentStatus.DONE
-    appointment.updated_at = now
-    reminders.close_pending(session, appointment.id, ReminderStatus.SKIPPED, "done")
-    notices = [_notice(appointment, NoticeKind.ATTENDED)] if by_user_id else []
-    return Change(appointment, notices=notices)
+    change = _settle(session, appointment_id, AppointmentStatus.DONE, now, by_user_id)
+    if change.changed and by_user_id:
+        change.notices.append(_notice(change.appointment, NoticeKind.ATTENDED))
+    return change
 
 
 def mark_missed(
@@ -311,16 +325,10 @@ def mark_missed(
 ) -> Change:
     """It did not happen. The référent is told (to propose a new time) and the caller
     offers the person a new one (``texts.missed``)."""
-    now = now or utcnow()
-    appointment = _locked(session, appointment_id, by_user_id)
-    if appointment.status is AppointmentStatus.MISSED:
-        return Change(appointment, changed=False)
-    if appointment.status is AppointmentStatus.CANCELLED:
-        raise AppointmentError("Ce rendez-vous a été annulé.")
-    appointment.status = AppointmentStatus.MISSED
-    appointment.updated_at = now
-    reminders.close_pending(session, appointment.id, ReminderStatus.SKIPPED, "missed")
-    return Change(appointment, notices=[_notice(appointment, NoticeKind.MISSED)])
+    change = _settle(session, appointment_id, AppointmentStatus.MISSED, now, by_user_id)
+    if change.changed:
+        change.notices.append(_notice(change.appointment, NoticeKind.MISSED))
+    return change
 
 
 def propose_options(

@@ -11,17 +11,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from bot.appointments import service, texts
 from bot.appointments.models import AppointmentStatus, Mode, Reminder, ReminderKind
 from bot.config import Settings
-from bot.conversations.models import User
 from bot.db import session_scope, utcnow
 from bot.web.app import create_app
 from handoff.desk import CONSOLE
 from tests.utils.chat import ChatClient
-from tests.utils.fakes import FakeEngine, gateway_with
+from tests.utils.fakes import FakeEngine, gateway_with, user_id_of
 
 
 def asks(intent: str) -> dict[str, Any]:
@@ -51,11 +49,6 @@ def client(database_url: str, engine: FakeEngine) -> Iterator[TestClient]:
     with TestClient(create_app(settings, gateway)) as test_client:
         test_client.gateway = gateway  # type: ignore[attr-defined]
         yield test_client
-
-
-def user_id_of(client: TestClient, person: ChatClient) -> str:
-    with session_scope(client.gateway.sessions) as session:  # type: ignore[attr-defined]
-        return str(session.scalar(select(User.id).where(User.external_id == person.session_id)))
 
 
 def new_appointment(client: TestClient, person: ChatClient, in_days: float = 3) -> str:

@@ -8,18 +8,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from bot.appointments import preferences
 from bot.config import Settings
-from bot.conversations.models import User
 from bot.db import session_scope
 from bot.privacy import consents
 from bot.privacy.models import Purpose
 from bot.self_assessment import store
 from bot.web.app import create_app
 from tests.utils.chat import ChatClient
-from tests.utils.fakes import FakeEngine, gateway_with
+from tests.utils.fakes import FakeEngine, gateway_with, user_id_of
 
 ANSWERS = {
     "situation": "lycee",
@@ -65,11 +63,6 @@ def client(database_url: str, engine: FakeEngine) -> Iterator[TestClient]:
     with TestClient(create_app(settings, gateway)) as test_client:
         test_client.gateway = gateway  # type: ignore[attr-defined]
         yield test_client
-
-
-def user_id_of(client: TestClient, person: ChatClient) -> str:
-    with session_scope(client.gateway.sessions) as session:  # type: ignore[attr-defined]
-        return str(session.scalar(select(User.id).where(User.external_id == person.session_id)))
 
 
 def test_a_kept_and_shared_assessment_is_stored_with_both_consents(client: TestClient) -> None:

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
 from bot.config import Settings
+from bot.conversations.models import User
+from bot.db import session_scope
 from bot.engine_client import EngineUnavailableError
 from bot.gateway import Gateway
 from bot.messages import Button, OutboundMessage
+from tests.utils.chat import ChatClient
 
 # Texts the stand-in answers by asking for a person, like the real dialogue does.
 HANDOFF_TEXTS = {
@@ -85,3 +91,9 @@ def gateway_with(settings: Settings, engine: FakeEngine) -> Gateway:
     gateway = Gateway.build(settings, engine)  # type: ignore[arg-type]
     gateway.router.actions_ok = None  # no action server behind the stand-in engine
     return gateway
+
+
+def user_id_of(client: TestClient, person: ChatClient) -> str:
+    """The pseudonymous id of a web chat person (their external id is the session id)."""
+    with session_scope(client.gateway.sessions) as session:  # type: ignore[attr-defined]
+        return str(session.scalar(select(User.id).where(User.external_id == person.session_id)))
