@@ -5,12 +5,14 @@ No other module reads ``os.environ``: processes receive a ``Settings`` instance.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +34,11 @@ class Settings(BaseSettings):
     rasa_token: str | None = None
     telegram_bot_token: str | None = None
     telegram_base_url: str | None = None
+    # Fernet keys of the encrypted free-text columns (bot/crypto.py), comma-separated: the
+    # first encrypts, all decrypt (rotation). Required in production; in development an
+    # unset value means a key generated once in var/dev-data-key. A SecretStr so that no
+    # repr of the settings ever prints it.
+    data_encryption_keys: SecretStr | None = None
     timezone: str = "Europe/Paris"
 
     # Engine topology: the supervisor starts Rasa and the action server on these ports.
@@ -50,6 +57,9 @@ class Settings(BaseSettings):
     supervisors_telegram_chat_id: int | None = None
     working_hours: dict[str, str] = Field(default_factory=lambda: {"mon-fri": "09:00-17:30"})
     public_url: str | None = None
+    # Who runs this service, named in the first-contact notice (the data controller, e.g.
+    # "la Mission locale de Villeurbanne"); unset: a demonstration, said as such.
+    service_operator: str | None = None
 
     rasa_timeout_seconds: float = 30.0
     log_level: str = "INFO"
@@ -62,6 +72,14 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
+
+    @property
+    def data_keys(self) -> list[str]:
+        """The configured data keys, in order (empty when unset)."""
+        if self.data_encryption_keys is None:
+            return []
+        raw = self.data_encryption_keys.get_secret_value()
+        return [key.strip() for key in raw.split(",") if key.strip()]
 
     @property
     def is_production(self) -> bool:
@@ -91,6 +109,19 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if not value or value.lower() in PLACEHOLDER_SECRETS or len(value) < 16:
                 raise ValueError(f"{name.upper()} must be set to a strong secret in production")
+        keys = self.data_keys
+        if not keys:
+            raise ValueError(
+                "DATA_ENCRYPTION_KEYS must be set in production (Fernet keys, comma-separated)"
+            )
+        # A placeholder or a truncated key is refused here, before any process starts; the
+        # message gives the key's position, never the key.
+        for position, key in enumerate(keys, start=1):
+            if not is_fernet_key(key):
+                raise ValueError(
+                    f"DATA_ENCRYPTION_KEYS: key {position} is not a Fernet key"
+                    " (32 bytes, url-safe base64)"
+                )
 
     def with_generated_secrets(self) -> Settings:
         """Return a copy where unset local secrets are generated (development only)."""
@@ -125,6 +156,14 @@ class Settings(BaseSettings):
     reminder_hours_before: float = 2.0
     quiet_hours: str = "21:00-08:00"
     check_in_weeks: int = 6
+
+
+def is_fernet_key(key: str) -> bool:
+    """What ``cryptography.fernet.Fernet`` accepts, checked without importing it."""
+    try:
+        return len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return False
 
 
 @lru_cache(maxsize=1)

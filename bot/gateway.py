@@ -11,7 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import services
+from bot import crypto, services
 from bot.appointments.planning import DEFAULT_CONFIG, ReminderConfig, config_from
 from bot.appointments.scheduler import ReminderScheduler
 from bot.config import Settings
@@ -52,6 +52,7 @@ class Gateway:
     @classmethod
     def build(cls, settings: Settings, engine: EngineClient | None = None) -> Gateway:
         """Assemble the gateway; unit tests pass a stand-in engine."""
+        crypto.configure(settings)  # the free-text columns' keys, before any database use
         db_engine = make_engine(settings.database_url)
         sessions = make_session_factory(db_engine)
         engine = engine or EngineClient(

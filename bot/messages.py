@@ -76,6 +76,9 @@ class RouteResult:
     set_locale: str | None = None
     # True when the inbound message repeats one already handled (same client id).
     duplicate: bool = False
+    # The person's data was erased: the channel forgets what it kept of the conversation
+    # (the web chat page clears the tab's copy and starts afresh at the next message).
+    forget: bool = False
 
 
 @dataclass(slots=True)

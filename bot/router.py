@@ -6,6 +6,7 @@ holds the conversation, to the human desk (``handoff``). Every reply is recorded
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -37,6 +38,12 @@ logger = logging.getLogger(__name__)
 # How sure the NLU must be that a message written while waiting for a person is a danger
 # before the emergency answer is given (the référent reads the message either way).
 URGENT_WHILE_WAITING = 0.5
+# The person's rights are never put on hold by a handoff: these requests, written while a
+# person is awaited or holds the conversation, are answered by the gateway at once (the
+# référent still reads the message). Sure enough not to answer a sentence that is not one.
+RIGHTS_WHILE_HELD = frozenset({"data_access_request", "data_deletion_request", "stop_messages"})
+RIGHTS_CONFIDENCE = 0.8
+HELD_PARSE_SECONDS = 3.0
 
 
 class HumanDesk(Protocol):
@@ -97,6 +104,7 @@ class ButtonAnswer:
 
     messages: list[OutboundMessage]
     after: Callable[[], Awaitable[None]] | None = None
+    forget: bool = False  # see ``RouteResult.forget``
 
 
 class ButtonOwner(Protocol):
@@ -138,6 +146,9 @@ class ConversationRouter:
         self._senders: dict[Channel, ProactiveSender] = {}
         self._services: dict[str, GatewayService] = {}
         self._button_owners: list[ButtonOwner] = []
+        # What a person is told on first contact (who runs the service, what is kept, who
+        # sees it, how to delete), before any question is put to them.
+        self.first_contact_notice: Callable[[str], OutboundMessage] | None = None
 
     def register_channel(self, channel: Channel, sender: ProactiveSender) -> None:
         """Channels register how to push a message that is not a reply (SSE, Telegram)."""
@@ -187,6 +198,12 @@ class ConversationRouter:
                 client_message_id=inbound.client_message_id,
             )
             message_id = message.id
+            notice = (
+                self.first_contact_notice(user.locale)
+                if self.first_contact_notice is not None
+                and not store.was_ever_answered(session, user.id)
+                else None
+            )
             # Someone who writes is not silent: a pending follow-up check-in is dropped.
             reminders.note_user_activity(session, user.id, utcnow())
             desk_reply: DeskReply | None = None
@@ -215,7 +232,7 @@ class ConversationRouter:
         if button is not None:
             if button.after is not None:
                 await button.after()
-            return RouteResult(messages=button.messages, handoff=handoff)
+            return RouteResult(messages=button.messages, handoff=handoff, forget=button.forget)
         if desk_reply is not None:
             await self.desk.publish(desk_reply)
             return RouteResult(messages=desk_reply.messages, handoff=handoff)
@@ -223,36 +240,72 @@ class ConversationRouter:
             # A human is awaited or holds the conversation: the bot stays silent...
             await self.desk.relay_from_user(ref.conversation_id, message_id)
             assert handoff is not None
-            danger = await self._danger_while_waiting(handoff, inbound)
+            intent, confidence = await self._intent_of_held(inbound)
+            right = self._right_while_held(intent, confidence)
+            if right is not None:
+                return await self._serve_right(ref, message_id, right, handoff)
+            danger = self._danger_while_waiting(handoff, inbound, intent, confidence)
             if danger is None:
                 return RouteResult(messages=[], handoff=handoff)
             # ...except for a danger written while waiting: the numbers at once, and the
             # request becomes urgent (the dialogue's urgent rule raises it).
             return await self._ask_engine(ref, inbound, message_id, trigger=danger)
 
-        return await self._ask_engine(ref, inbound, message_id)
+        return await self._ask_engine(ref, inbound, message_id, notice=notice)
 
-    async def _danger_while_waiting(
-        self, handoff: HandoffState, inbound: InboundMessage
+    async def _intent_of_held(self, inbound: InboundMessage) -> tuple[str, float]:
+        """What a held message says (intent, confidence): a button's own intent, or the
+        NLU's reading of the text; nothing when the engine cannot tell."""
+        if inbound.payload is not None:
+            return inbound.payload.removeprefix("/").split("{")[0].split(":")[0], 1.0
+        if not inbound.text:
+            return "", 0.0
+        try:
+            # A held message is answered (with silence) at once: a slow engine must not
+            # keep the person waiting for a check that rarely finds anything.
+            parsed = await asyncio.wait_for(self._engine.parse(inbound.text), HELD_PARSE_SECONDS)
+        except (EngineUnavailableError, TimeoutError):
+            return "", 0.0  # the message is kept for the référent either way
+        intent = parsed.get("intent") or {}
+        return str(intent.get("name") or ""), float(intent.get("confidence") or 0)
+
+    def _right_while_held(self, intent: str, confidence: float) -> str | None:
+        """The rights request (access, erasure, stop) a held message makes, if any."""
+        if intent in RIGHTS_WHILE_HELD and intent in self._services:
+            return intent if confidence >= RIGHTS_CONFIDENCE else None
+        return None
+
+    async def _serve_right(
+        self, ref: UserRef, message_id: int, intent: str, handoff: HandoffState
+    ) -> RouteResult:
+        with session_scope(self._sessions) as session:
+            served = self._serve(session, ref, {"intent": intent})
+            store.record_outbound(
+                session, ref.conversation_id, served.messages, reply_to_id=message_id
+            )
+        logger.info("rights request answered while a person is involved: %s", intent)
+        if served.after is not None:
+            await served.after()
+        return RouteResult(messages=served.messages, handoff=handoff, forget=served.forget)
+
+    @staticmethod
+    def _danger_while_waiting(
+        handoff: HandoffState, inbound: InboundMessage, intent: str, confidence: float
     ) -> str | None:
         """The urgent intent of a message written while waiting for a person, if any."""
         if handoff.status != "waiting" or handoff.priority == "urgent" or not inbound.text:
             return None
-        try:
-            parsed = await self._engine.parse(inbound.text)
-        except EngineUnavailableError:
-            return None  # the message is kept for the référent either way
-        intent = parsed.get("intent") or {}
-        name = str(intent.get("name") or "")
-        if (
-            level_of(name) == "urgent"
-            and float(intent.get("confidence") or 0) >= URGENT_WHILE_WAITING
-        ):
-            return name
+        if level_of(intent) == "urgent" and confidence >= URGENT_WHILE_WAITING:
+            return intent
         return None
 
     async def _ask_engine(
-        self, ref: UserRef, inbound: InboundMessage, message_id: int, trigger: str | None = None
+        self,
+        ref: UserRef,
+        inbound: InboundMessage,
+        message_id: int,
+        trigger: str | None = None,
+        notice: OutboundMessage | None = None,
     ) -> RouteResult:
         metadata = {"locale": ref.locale, "channel": ref.channel.value}
         try:
@@ -267,7 +320,7 @@ class ConversationRouter:
                 raise EngineUnavailableError
         except EngineUnavailableError:
             facts = load_facts()
-            notice = OutboundMessage(
+            unavailable = OutboundMessage(
                 text=gettext(
                     ref.locale,
                     "engine-unavailable",
@@ -276,13 +329,12 @@ class ConversationRouter:
                 ),
                 sender="system",
             )
+            answer = [unavailable] if notice is None else [notice, unavailable]
             with session_scope(self._sessions) as session:
                 if trigger is None:  # a held message stays held for the référent
                     store.set_delivery(session, message_id, Delivery.ENGINE_UNAVAILABLE)
-                store.record_outbound(
-                    session, ref.conversation_id, [notice], reply_to_id=message_id
-                )
-            return RouteResult(messages=[notice])
+                store.record_outbound(session, ref.conversation_id, answer, reply_to_id=message_id)
+            return RouteResult(messages=answer)
 
         asks_gateway = isinstance(custom.get("gateway"), dict)
         if not replies and not isinstance(custom.get("handoff"), dict) and not asks_gateway:
@@ -313,6 +365,8 @@ class ConversationRouter:
                 )
                 desk_reply = self.desk.request(session, locale_ref, custom["handoff"])
                 result.messages = [*replies, *desk_reply.messages]
+            if notice is not None:
+                result.messages = with_notice(result.messages, notice, custom)
             store.record_outbound(
                 session, ref.conversation_id, result.messages, reply_to_id=message_id
             )
@@ -381,6 +435,17 @@ class ConversationRouter:
             with session_scope(self._sessions) as session:
                 store.set_delivery(session, row_id, delivery)
         return row_id
+
+
+def with_notice(
+    messages: list[OutboundMessage], notice: OutboundMessage, custom: dict[str, Any]
+) -> list[OutboundMessage]:
+    """The first-contact notice comes before everything, so before any question; but
+    never before the emergency numbers of a first message that says someone is in danger."""
+    handoff = custom.get("handoff")
+    if isinstance(handoff, dict) and handoff.get("priority") == "urgent":
+        return [*messages, notice]
+    return [notice, *messages]
 
 
 def _as_outbound(row: Message) -> OutboundMessage:

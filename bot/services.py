@@ -21,6 +21,10 @@ from bot.db import utcnow
 from bot.events import EventBus
 from bot.i18n import gettext
 from bot.messages import Button, OutboundMessage
+from bot.privacy import consents
+from bot.privacy.choices import REMINDERS_ON
+from bot.privacy.choices import WORDING as CHOICES_WORDING
+from bot.privacy.models import Purpose
 from bot.router import ButtonAnswer, ConversationRouter, UserRef
 from handoff.desk import CONSOLE
 
@@ -28,11 +32,14 @@ from handoff.desk import CONSOLE
 def stop_messages(
     session: Session, ref: UserRef, entities: dict[str, str]
 ) -> list[OutboundMessage]:
-    """ "Stop": no proactive message of any kind from now on (reminders, check-ins)."""
+    """ "Stop": no proactive message of any kind from now on (reminders, check-ins); one
+    button starts them again."""
+    again = (Button(gettext(ref.locale, "choices-button-reminders-on"), REMINDERS_ON),)
     if preferences.stopped(session, ref.user_id):
-        return [OutboundMessage(text=gettext(ref.locale, "stop-messages-already"))]
+        return [OutboundMessage(text=gettext(ref.locale, "stop-messages-already"), buttons=again)]
     preferences.set_stopped(session, ref.user_id, True)
-    return [OutboundMessage(text=gettext(ref.locale, "stop-messages-done"))]
+    consents.record(session, ref.user_id, Purpose.REMINDERS, False, CHOICES_WORDING)
+    return [OutboundMessage(text=gettext(ref.locale, "stop-messages-done"), buttons=again)]
 
 
 class AppointmentDesk:

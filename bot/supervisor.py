@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
+from bot import crypto
 from bot.config import PROJECT_ROOT, Settings, get_settings
 from bot.engine_config import model_path, tracker_password, write_endpoints
 from bot.logging_setup import configure_logging
@@ -48,8 +50,16 @@ class Child:
     stopping: bool = False
 
 
-def child_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, str]:
+def child_env(
+    settings: Settings, extra: dict[str, str] | None = None, *, database: bool = False
+) -> dict[str, str]:
+    """A child's environment. The data keys go only to a child that opens the application
+    database (``database``): the gateway. Rasa and the action server never do, so they do
+    not hold the keys, even when the supervisor's own environment has them."""
     env = dict(os.environ)
+    env.pop("DATA_ENCRYPTION_KEYS", None)
+    if database and settings.data_encryption_keys is not None:
+        env["DATA_ENCRYPTION_KEYS"] = settings.data_encryption_keys.get_secret_value()
     env.update(
         {
             "PYTHONPATH": str(PROJECT_ROOT),
@@ -111,7 +121,7 @@ def plan(settings: Settings) -> list[Child]:
             "gateway",
             [str(APP_PYTHON), "-m", "bot.serve"],
             f"http://{settings.host}:{settings.port}/healthz",
-            child_env(settings),
+            child_env(settings, database=True),
         ),
     ]
 
@@ -237,12 +247,22 @@ class Supervisor:
             logger.info("%s stopped", child.name)
 
 
+def with_data_keys(settings: Settings) -> Settings:
+    """The settings with the data keys resolved once, here: in development without
+    ``DATA_ENCRYPTION_KEYS`` the local key file is read (or made) by the supervisor alone,
+    and every restart of the gateway gets the very same keys through its environment."""
+    keys = crypto.resolve_keys(settings)
+    crypto.Keyring(keys)  # a malformed key stops everything now, not at the first message
+    return settings.model_copy(update={"data_encryption_keys": SecretStr(",".join(keys))})
+
+
 def main() -> None:
     settings = get_settings()
     settings.check_secrets()
     settings = settings.with_generated_secrets()
     configure_logging(settings.log_level)
     Path(settings.var_dir).mkdir(parents=True, exist_ok=True)
+    settings = with_data_keys(settings)
     supervisor = Supervisor(settings, plan(settings))
     sys.exit(asyncio.run(supervisor.run()))
 

@@ -27,6 +27,8 @@ from bot.engine_client import EngineClient, EngineUnavailableError
 from bot.events import EventBus
 from bot.i18n import format_when, gettext
 from bot.messages import Button, DeskReply, HandoffState, OutboundMessage
+from bot.privacy import consents
+from bot.privacy.models import Purpose
 from dialogues.directory.partners import load_directory, territory_of
 from dialogues.knowledge.base import load_facts
 from handoff import queue
@@ -53,7 +55,25 @@ PAYLOAD_SHARE = "/handoff_share_yes"
 PAYLOAD_NO_SHARE = "/handoff_share_no"
 PAYLOAD_DECLINE = "/handoff_decline"
 PAYLOAD_CANCEL = "/handoff_cancel"
-DESK_PAYLOADS = (PAYLOAD_SHARE, PAYLOAD_NO_SHARE, PAYLOAD_DECLINE, PAYLOAD_CANCEL)
+# Before a non-urgent request enters the queue: the age band (routing, and under 15 a
+# parent's agreement is needed too), asked only when the dialogue does not know it.
+AGE_BANDS = ("under_15", "15", "16_17", "18_plus", "undisclosed")
+PAYLOAD_AGE = "/handoff_age_"
+PAYLOAD_PARENT_OK = "/handoff_parent_ok"
+PAYLOAD_PARENT_NOT_YET = "/handoff_parent_not_yet"
+# A parent asking for themselves: no age band to ask (stored so it is not asked again).
+BAND_PARENT = "parent"
+DESK_PAYLOADS = (
+    PAYLOAD_SHARE,
+    PAYLOAD_NO_SHARE,
+    PAYLOAD_DECLINE,
+    PAYLOAD_CANCEL,
+    PAYLOAD_PARENT_OK,
+    PAYLOAD_PARENT_NOT_YET,
+    *(f"{PAYLOAD_AGE}{band}" for band in AGE_BANDS),
+)
+# The version of the consent words (``consents.wording_version``): change it with them.
+CONSENT_WORDING = "handoff-2026-12-02"
 
 # What the person's channel is told (shared/spec/http-api.md); a request still waiting for
 # its consent answer is not in the queue yet.
@@ -86,6 +106,25 @@ def under_16(age: Any) -> bool:
         return int(str(age).strip().split()[0]) < 16
     except (ValueError, IndexError):
         return False
+
+
+def band_of_age(age: Any) -> str | None:
+    """The handoff age band of an age the dialogue knows ("17", "14 ans"), if any."""
+    try:
+        years = int(str(age).strip().split()[0])
+    except (ValueError, IndexError):
+        return None
+    consent_age = digital_consent_age()
+    if years < consent_age:
+        return "under_15"
+    if years < 16:
+        return "15"
+    return "16_17" if years < 18 else "18_plus"
+
+
+def digital_consent_age() -> int:
+    """Below this age a parent must agree too (facts file: loi Informatique et Libertés)."""
+    return int(load_facts()["digital_consent_age"].value)
 
 
 def format_duration(delta: dt.timedelta, locale: str) -> str:
@@ -153,6 +192,7 @@ class HandoffDesk:
         except ValueError:
             priority = Priority.NORMAL
         place = instruction.get("place")
+        is_parent = instruction.get("role") == "parent"
         handoff, created = queue.request(
             session,
             queue.Request(
@@ -186,9 +226,11 @@ class HandoffDesk:
                     )
                 )
         elif handoff.status is HandoffStatus.REQUESTED:
-            reply.messages.append(
-                self._say(locale, "handoff-consent", buttons=self._consent_buttons(locale))
-            )
+            if handoff.age_band is None:
+                known = BAND_PARENT if is_parent else band_of_age(instruction.get("age"))
+                if known is not None:
+                    queue.set_age_band(session, handoff, known, under_16=False)
+            reply.messages.append(self._before_queue(handoff, locale))
         logger.info("handoff %s %s (%s)", handoff.id, "opened" if created else "raised", priority)
         return reply
 
@@ -200,10 +242,49 @@ class HandoffDesk:
         if handoff is None:
             reply.messages.append(self._say(locale, "handoff-not-current"))
             return reply
-        if payload in (PAYLOAD_SHARE, PAYLOAD_NO_SHARE):
+        waits_for_age = (
+            handoff.status is HandoffStatus.REQUESTED and self._pending_step(handoff) is not None
+        )
+        if payload.startswith(PAYLOAD_AGE) and handoff.status is HandoffStatus.REQUESTED:
+            band = payload.removeprefix(PAYLOAD_AGE)
+            if handoff.age_band is None:
+                queue.set_age_band(session, handoff, band, under_16=band in ("under_15", "15"))
+            # A second press changes nothing: the current question is asked again.
+            reply.messages.append(self._before_queue(handoff, locale))
+        elif payload in (PAYLOAD_PARENT_OK, PAYLOAD_PARENT_NOT_YET) and (
+            handoff.status is HandoffStatus.REQUESTED and handoff.age_band == "under_15"
+        ):
+            agreed = payload == PAYLOAD_PARENT_OK
+            if handoff.parent_agreed is None:
+                queue.answer_parent_agreement(session, handoff, agreed)
+                consents.record(
+                    session, ref.user_id, Purpose.PARENT_AGREEMENT, agreed, CONSENT_WORDING
+                )
+            if handoff.status is HandoffStatus.CLOSED:
+                facts = load_facts()
+                reply.messages.append(
+                    self._say(
+                        locale,
+                        "handoff-under-15-not-yet",
+                        listening=facts["listening_fil_sante_jeunes"].value,
+                        child_danger=facts["emergency_child_danger"].value,
+                        emergency=facts["emergency_eu"].value,
+                    )
+                )
+            else:
+                reply.messages.append(self._before_queue(handoff, locale))
+        elif waits_for_age and payload in (PAYLOAD_SHARE, PAYLOAD_NO_SHARE):
+            # A consent button from an earlier message while the age or a parent's
+            # agreement is still to be given: that question comes first.
+            reply.messages.append(self._before_queue(handoff, locale))
+        elif payload in (PAYLOAD_SHARE, PAYLOAD_NO_SHARE):
             share = payload == PAYLOAD_SHARE
             was_requested = handoff.status is HandoffStatus.REQUESTED
             queue.answer_consent(session, handoff, share)
+            consents.record(
+                session, ref.user_id, Purpose.SHARE_WITH_REFERENT, True, CONSENT_WORDING
+            )
+            consents.record(session, ref.user_id, Purpose.SHARE_HISTORY, share, CONSENT_WORDING)
             reply.queue_changed = True
             if was_requested:
                 reply.messages.append(self._queued_notice(session, handoff, locale, share))
@@ -212,6 +293,9 @@ class HandoffDesk:
                 reply.messages.append(self._say(locale, "handoff-consent-recorded"))
         elif payload == PAYLOAD_DECLINE and handoff.status is HandoffStatus.REQUESTED:
             queue.decline(session, handoff)
+            consents.record(
+                session, ref.user_id, Purpose.SHARE_WITH_REFERENT, False, CONSENT_WORDING
+            )
             reply.messages.append(self._say(locale, "handoff-declined"))
         elif payload == PAYLOAD_CANCEL and handoff.status in (
             HandoffStatus.REQUESTED,
@@ -409,6 +493,39 @@ class HandoffDesk:
         Notices about the référent side (joined, released...) are ``system`` messages."""
         return OutboundMessage(text=gettext(locale, key, **params), buttons=buttons, sender="bot")
 
+    def _pending_step(self, handoff: Handoff) -> str | None:
+        """What must be answered before the consent question of a non-urgent request."""
+        if handoff.priority is Priority.URGENT:
+            return None  # urgent help is never held back by a question
+        if handoff.age_band is None:
+            return "age"
+        if handoff.age_band == "under_15" and not handoff.parent_agreed:
+            return "parent"
+        return None
+
+    def _before_queue(self, handoff: Handoff, locale: str) -> OutboundMessage:
+        """The next question of a request waiting for the person's answers."""
+        step = self._pending_step(handoff)
+        if step == "age":
+            buttons = tuple(
+                Button(gettext(locale, f"handoff-age-{band}"), f"{PAYLOAD_AGE}{band}")
+                for band in AGE_BANDS
+            )
+            return self._say(locale, "handoff-age-question", buttons=buttons)
+        if step == "parent":
+            return self._say(
+                locale,
+                "handoff-parent-question",
+                buttons=(
+                    Button(gettext(locale, "handoff-button-parent-ok"), PAYLOAD_PARENT_OK),
+                    Button(
+                        gettext(locale, "handoff-button-parent-not-yet"), PAYLOAD_PARENT_NOT_YET
+                    ),
+                ),
+                age=digital_consent_age(),
+            )
+        return self._say(locale, "handoff-consent", buttons=self._consent_buttons(locale))
+
     def _consent_buttons(self, locale: str, decline: bool = True) -> tuple[Button, ...]:
         buttons = [
             Button(gettext(locale, "handoff-button-share"), PAYLOAD_SHARE),
@@ -428,10 +545,14 @@ class HandoffDesk:
             else gettext(locale, "handoff-estimate-unknown")
         )
         key = "handoff-queued" if share else "handoff-queued-no-share"
+        buttons = [Button(gettext(locale, "handoff-button-cancel"), PAYLOAD_CANCEL)]
+        if share:
+            # Consent taken back where it was given: from now on, only what follows.
+            buttons.append(Button(gettext(locale, "handoff-button-no-share"), PAYLOAD_NO_SHARE))
         return self._say(
             locale,
             key,
-            buttons=(Button(gettext(locale, "handoff-button-cancel"), PAYLOAD_CANCEL),),
+            buttons=tuple(buttons),
             position=queue.position(session, handoff) or 1,
             estimate=estimate,
         )

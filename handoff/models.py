@@ -10,10 +10,11 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.conversations.models import new_id
+from bot.crypto import EncryptedText
 from bot.db import Base, str_enum, utcnow
 
 DEFAULT_CAPACITY = 50  # active conversations per référent (domain.md: caseload of ~50)
@@ -140,6 +141,12 @@ class Handoff(Base):
     reason: Mapped[str] = mapped_column(String(64))
     territory_id: Mapped[str | None] = mapped_column(String(64))
     under_16: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The age band the person gave before a non-urgent request (``handoff.age``), or None
+    # when it was not asked (urgent, a parent, an age already known from the dialogue).
+    age_band: Mapped[str | None] = mapped_column(String(16))
+    # Under 15: the person said a parent agrees to sharing with a référent (French law,
+    # loi Informatique et Libertés art. 45). None: not asked.
+    parent_agreed: Mapped[bool | None] = mapped_column(Boolean)
     # None: not answered yet; False: the référent sees only what is written from now on.
     share_history: Mapped[bool | None] = mapped_column(Boolean)
     # The first message the référent may read when the history is not shared.
@@ -170,7 +177,7 @@ class HandoffNote(Base):
         ForeignKey("handoffs.id", ondelete="CASCADE"), index=True
     )
     referent_id: Mapped[str | None] = mapped_column(ForeignKey("referents.id", ondelete="SET NULL"))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(EncryptedText())  # encrypted at rest (bot/crypto.py)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:

@@ -183,6 +183,21 @@ def answer_consent(session: Session, handoff: Handoff, share_history: bool) -> N
         _event(session, handoff, "queued")
 
 
+def set_age_band(session: Session, handoff: Handoff, band: str, under_16: bool) -> None:
+    """The age band the person gave before their request enters the queue (routing)."""
+    handoff.age_band = band
+    handoff.under_16 = handoff.under_16 or under_16
+    _event(session, handoff, "age_band", band=band)
+
+
+def answer_parent_agreement(session: Session, handoff: Handoff, agreed: bool) -> None:
+    """Under 15: whether a parent agrees to sharing; without it nothing enters the queue."""
+    handoff.parent_agreed = agreed
+    _event(session, handoff, "parent_agreement", agreed=agreed)
+    if not agreed and handoff.status is HandoffStatus.REQUESTED:
+        _close(session, handoff, Outcome.DECLINED, None)
+
+
 def _close(session: Session, handoff: Handoff, outcome: Outcome, referent_id: str | None) -> None:
     # What the person writes after the close (to the bot) is not the référent's to read.
     handoff.last_message_id = _last_message_id(session, handoff.conversation_id)

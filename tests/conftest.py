@@ -9,15 +9,31 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
+from cryptography.fernet import Fernet
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import crypto
 from bot.config import PROJECT_ROOT
 from bot.db import make_engine, make_session_factory
 from tests.utils.chat import ChatClient
 from tests.utils.stack import Stack
 
 WANT_POSTGRES = os.environ.get("RELAIS_TEST_POSTGRES") == "1"
+
+# The encrypted columns' key of this test run (bot/crypto.py), set before any settings are
+# read: this process, and every process the tests start (CLI, reminder worker, the stack),
+# use it, never a developer's own key nor the development key file in var/.
+TEST_DATA_KEY = Fernet.generate_key().decode()
+os.environ["DATA_ENCRYPTION_KEYS"] = TEST_DATA_KEY
+
+
+@pytest.fixture(autouse=True)
+def _test_data_key() -> Iterator[None]:
+    """Each test starts with the run's key (a rotation test may change this process's keys)."""
+    crypto.use_keys([TEST_DATA_KEY])
+    yield
+    crypto.use_keys([TEST_DATA_KEY])
 
 
 def migrate(url: str) -> None:

@@ -13,15 +13,20 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from bot.appointments import service, texts
+from bot.appointments import preferences, service, texts
 from bot.appointments.payloads import Action, parse
 from bot.appointments.planning import DEFAULT_CONFIG, PARIS, ReminderConfig
 from bot.appointments.service import AppointmentError, ReferentNotice
 from bot.db import utcnow
 from bot.i18n import format_when
 from bot.messages import OutboundMessage
+from bot.privacy import consents
+from bot.privacy.models import Purpose
 
 logger = logging.getLogger(__name__)
+
+# The version of "appointment-confirmed" (it promises reminders): change it with the words.
+REMINDERS_WORDING = "appointment-2026-12-02"
 
 
 @dataclass(slots=True)
@@ -59,6 +64,14 @@ def answer(
             return ButtonReply([texts.say(key, locale, when=when)], pick.notices)
         if parsed.action is Action.CONFIRM:
             change = service.confirm(session, target, user_id, now, tz, config)
+            if preferences.stopped(session, user_id):
+                # They said "stop": no reminder will come, so none is promised.
+                return ButtonReply(
+                    [texts.say("appointment-confirmed-no-reminder", locale)], change.notices
+                )
+            # "C'est noté" answers a message that says reminders come with it: recorded
+            # as the person's consent to them, revocable with "stop".
+            consents.record(session, user_id, Purpose.REMINDERS, True, REMINDERS_WORDING)
             return ButtonReply([texts.say("appointment-confirmed", locale)], change.notices)
         if parsed.action in (Action.DECLINE, Action.RESCHEDULE):
             change = service.decline(

@@ -21,7 +21,6 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
-    Text,
     Unicode,
     UniqueConstraint,
     false,
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 import handoff.models  # noqa: F401  (the referents table, which appointments refer to)
 from bot.conversations.models import new_id
+from bot.crypto import EncryptedText
 from bot.db import Base, str_enum, utcnow
 
 # APScheduler's SQLAlchemyJobStore table name (its default).
@@ -85,9 +85,10 @@ class Appointment(Base):
     starts_at: Mapped[dt.datetime] = mapped_column()
     duration_minutes: Mapped[int] = mapped_column(Integer, default=30)
     mode: Mapped[Mode] = mapped_column(str_enum(Mode, 16))
-    # An address, a phone number to call or a video link: shown to the person, never logged.
-    place: Mapped[str | None] = mapped_column(Text)
-    bring: Mapped[str | None] = mapped_column(Text)
+    # An address, a phone number to call or a video link: shown to the person, never logged,
+    # encrypted at rest (bot/crypto.py) like what to bring.
+    place: Mapped[str | None] = mapped_column(EncryptedText())
+    bring: Mapped[str | None] = mapped_column(EncryptedText())
     status: Mapped[AppointmentStatus] = mapped_column(
         str_enum(AppointmentStatus, 16), default=AppointmentStatus.PROPOSED
     )

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.crypto import EncryptedText
 from bot.db import Base, str_enum, utcnow
 
 
@@ -93,7 +94,8 @@ class Message(Base):
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     direction: Mapped[Direction] = mapped_column(str_enum(Direction, 16))
     sender: Mapped[Sender] = mapped_column(str_enum(Sender, 16))
-    text: Mapped[str | None] = mapped_column(Text)
+    # Encrypted at rest (bot/crypto.py): never filtered or sorted in SQL.
+    text: Mapped[str | None] = mapped_column(EncryptedText())
     payload: Mapped[str | None] = mapped_column(Text)
     buttons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     # Set by the client to make a retried send (double click, network retry) idempotent.

@@ -56,6 +56,17 @@ def current_conversation(session: Session, user: User) -> Conversation:
     return conversation
 
 
+def was_ever_answered(session: Session, user_id: str) -> bool:
+    """True once anything was sent to the person (so the first contact is behind them)."""
+    found = session.scalar(
+        select(Message.id)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Conversation.user_id == user_id, Message.direction == Direction.OUTBOUND)
+        .limit(1)
+    )
+    return found is not None
+
+
 def find_by_client_id(
     session: Session, conversation_id: str, client_message_id: str
 ) -> Message | None:

@@ -38,7 +38,7 @@ from bot.conversations.models import Conversation, Direction, Message
 from bot.db import session_scope, utcnow
 from bot.i18n import gettext
 from bot.messages import Button, DeskReply, OutboundMessage
-from bot.privacy import links, rights
+from bot.privacy import choices, links, rights
 from bot.router import ButtonAnswer, ConversationRouter, UserRef
 from handoff.models import OPEN_STATUSES, Handoff
 
@@ -127,7 +127,11 @@ class PrivacyConversation:
             gettext(ref.locale, "privacy-export-link", minutes=minutes, url=not_kept),
         )
         logger.info("privacy: export link given")
-        return [OutboundMessage(text=summary), OutboundMessage(text=link)]
+        return [
+            OutboundMessage(text=summary),
+            OutboundMessage(text=link),
+            choices.panel(session, ref),
+        ]
 
     # --- erasure (RGPD article 17) ------------------------------------------------
 
@@ -158,7 +162,7 @@ class PrivacyConversation:
             )
         done = OutboundMessage(text=gettext(ref.locale, "privacy-erase-done"))
         sessions = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
-        return ButtonAnswer([done], after=self._eraser(sessions, ref.user_id))
+        return ButtonAnswer([done], after=self._eraser(sessions, ref.user_id), forget=True)
 
     def _eraser(
         self, sessions: sessionmaker[Session], user_id: str
@@ -175,9 +179,29 @@ class PrivacyConversation:
         return erase_everything
 
 
+def first_contact_notice(settings: Settings) -> Callable[[str], OutboundMessage]:
+    """The notice a person reads before anything else: who runs the service, what is
+    kept and for how long, who sees it, how to see or delete it; one tap to learn more."""
+
+    def notice(locale: str) -> OutboundMessage:
+        text = gettext(
+            locale,
+            "privacy-first-contact",
+            operator=settings.service_operator or gettext(locale, "privacy-operator-demo"),
+            months=settings.retention_conversation_months,
+        )
+        more = Button(gettext(locale, "privacy-first-contact-more"), "/privacy_question")
+        return OutboundMessage(text=text, buttons=(more,))
+
+    return notice
+
+
 def register(router: ConversationRouter, settings: Settings) -> None:
-    """Answer both intents and own the erasure buttons (called once by the gateway)."""
+    """Answer both intents, own the erasure buttons and say the first-contact notice
+    (called once by the gateway)."""
     privacy = PrivacyConversation(router, settings)
+    router.first_contact_notice = first_contact_notice(settings)
+    choices.register(router)
     router.register_service("data_access_request", privacy.access)
     router.register_service("data_deletion_request", privacy.ask_erasure)
     router.register_buttons(privacy)

@@ -17,6 +17,12 @@ class Purpose(enum.StrEnum):
     KEEP_SELF_ASSESSMENT = "keep_self_assessment"
     SHARE_SELF_ASSESSMENT = "share_self_assessment"
     REMINDERS = "reminders"
+    # A request for a person: the référent reads the conversation from the request on...
+    SHARE_WITH_REFERENT = "share_with_referent"
+    # ...and what was written before it only on this yes.
+    SHARE_HISTORY = "share_history"
+    # Under 15: the young person says a parent agrees to the sharing (their declaration).
+    PARENT_AGREEMENT = "parent_agreement"
 
 
 class Consent(Base):

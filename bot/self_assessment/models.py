@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.crypto import EncryptedJSON
 from bot.db import Base, utcnow
 
 
@@ -22,7 +23,8 @@ class SelfAssessment(Base):
     )
     # Who answered: the young person, or a parent about their child.
     role: Mapped[str] = mapped_column(String(8))
-    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Encrypted at rest (bot/crypto.py): the JSON text is encrypted, a dict comes back.
+    answers: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON())
     flags: Mapped[dict[str, bool]] = mapped_column(JSON)
     # A référent may read it only while this is true (the person can change their mind).
     shared: Mapped[bool]

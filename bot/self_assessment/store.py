@@ -84,6 +84,17 @@ def delete_for(session: Session, user_id: str) -> bool:
     return False
 
 
+def unshare(session: Session, user_id: str, version: str) -> bool:
+    """Stop sharing the kept assessment with référents; True when it was shared."""
+    row = session.get(SelfAssessment, user_id)
+    if row is None or not row.shared:
+        return False
+    row.shared = False
+    consents.record(session, user_id, Purpose.SHARE_SELF_ASSESSMENT, False, version)
+    logger.info("self-assessment no longer shared")
+    return True
+
+
 def kept(session: Session, user_id: str) -> SelfAssessment | None:
     return session.get(SelfAssessment, user_id)
 

@@ -127,6 +127,8 @@ async def post_message(
         "messages": [{**m.to_dict(), "from": m.sender} for m in result.messages],
         "handoff": result.handoff.to_dict() if result.handoff else None,
         **({"locale": result.set_locale} if result.set_locale else {}),
+        # Extension of the spec'd reply: after an erasure, the page forgets its copy.
+        **({"forget": True} if result.forget else {}),
     }
 
 

@@ -410,6 +410,7 @@ def handoff_instruction(
         "reason": reason,
         "place": place if place and place != SKIPPED else tracker.get_slot("place"),
         "age": tracker.get_slot("age") or scoring.age_for_routing(answers),
+        "role": tracker.get_slot("role") or "young",
         "self_assessment_shared": shared_flags is not None,
     }
 

@@ -110,6 +110,8 @@ class ActionRequestHandoff(Action):
                     "reason": reason,
                     "place": _text_slot(tracker, "place"),
                     "age": _text_slot(tracker, "age") or assessed_age(tracker),
+                    # A parent asks for themselves: the gateway asks them no age band.
+                    "role": _text_slot(tracker, "role") or "young",
                 }
             }
         )

@@ -272,7 +272,15 @@ def handoff_priority(priority: str, found: Flags) -> str:
 def age_for_routing(answers: Answers) -> str | None:
     """An age the handoff routing understands (under 16 goes to référents who serve them)."""
     band = given(answers, "age_band")
-    return {"under_15": "14", "15": "15", "16_17": "16"}.get(band[0]) if band else None
+    ages = {
+        "under_15": "14",
+        "15": "15",
+        "16_17": "16",
+        "18_21": "18",
+        "22_25": "22",
+        "over_25": "26",
+    }
+    return ages.get(band[0]) if band else None
 
 
 def is_empty(answers: Answers, role: Role = "young") -> bool:

@@ -27,9 +27,13 @@ def buttons_of(message: dict) -> list[dict]:
     return [button for row in markup.get("inline_keyboard", []) for button in row]
 
 
-def test_start_greets_with_an_inline_keyboard(user: TelegramUser) -> None:
+def test_start_says_the_privacy_notice_then_greets_with_an_inline_keyboard(
+    user: TelegramUser,
+) -> None:
     user.command("/start")
-    (greeting,) = user.replies(1)
+    notice, greeting = user.replies(2)
+    assert notice["text"].startswith("🔒"), "first contact: who runs it, what is kept"
+    assert "supprime mes données" in notice["text"]
     assert "Relais" in greeting["text"]
     data = [b.get("callback_data") for b in buttons_of(greeting)]
     assert "/request_human" in data
@@ -37,7 +41,7 @@ def test_start_greets_with_an_inline_keyboard(user: TelegramUser) -> None:
 
 def test_pressing_a_button_answers_once(user: TelegramUser) -> None:
     user.command("/start")
-    (greeting,) = user.replies(1)
+    _notice, greeting = user.replies(2)
     menu = next(b for b in buttons_of(greeting) if b.get("callback_data") == "/request_human")
     user.press(greeting, menu["callback_data"])
     (offer,) = user.replies(1)
@@ -48,15 +52,17 @@ def test_pressing_a_button_answers_once(user: TelegramUser) -> None:
 
 def test_urgent_text_gets_the_numbers_then_a_person_is_alerted(user: TelegramUser) -> None:
     user.send("je veux mourir")
-    numbers, alerted, consent = user.replies(3)
+    numbers, alerted, consent, notice = user.replies(4)
     assert "3114" in numbers["text"][:40], "the numbers come first"
     assert "tout de suite" in alerted["text"]
     assert "/handoff_share_yes" in [b["callback_data"] for b in buttons_of(consent)]
+    assert notice["text"].startswith("🔒"), "the first-contact notice, after the numbers"
 
 
 def test_english_speaker_is_answered_in_english(stack: Stack, telegram_base_url: str) -> None:
     english = TelegramUser(telegram_base_url, TELEGRAM_TEST_TOKEN, next(_chat_ids), "en")
     english.command("/start")
-    (greeting,) = english.replies(1)
+    notice, greeting = english.replies(2)
     english.close()
+    assert "Before we start" in notice["text"]
     assert "I'm Relais" in greeting["text"]

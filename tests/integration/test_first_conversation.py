@@ -18,6 +18,21 @@ def test_greeting_shows_the_menu_as_buttons(chat: ChatClient) -> None:
     assert reply["handoff"] is None
 
 
+def test_first_contact_says_who_runs_it_what_is_kept_and_how_to_delete_before_anything(
+    stack: Stack,
+) -> None:
+    newcomer = ChatClient(stack.base_url, greet=False)
+    notice, greeting = newcomer.send(payload="/greet")["messages"]
+    assert notice["text"].startswith("🔒 Avant de commencer")
+    assert "supprime mes données" in notice["text"]
+    assert "Relais" in greeting["text"]
+    more = newcomer.send(payload=notice["buttons"][0]["payload"])["messages"][0]
+    assert "Un·e conseiller·e ne voit ta conversation que si" in more["text"], "who sees what"
+    choices = newcomer.send(payload=more["buttons"][0]["payload"])["messages"]
+    assert choices[-1]["text"].startswith("Tes choix"), "and where to change one's mind"
+    newcomer.close()
+
+
 def test_typed_hello_is_understood(chat: ChatClient) -> None:
     assert "Relais" in chat.say("slt")
 

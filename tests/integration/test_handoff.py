@@ -101,10 +101,14 @@ def test_telegram_user_reaches_a_referent_and_back(
     user = TelegramUser(telegram_base_url, TELEGRAM_TEST_TOKEN, next(_chat_ids))
     try:
         user.send("je veux parler à un vrai conseiller")
-        (offer,) = user.replies(1)
+        notice, offer = user.replies(2)
+        assert notice["text"].startswith("🔒"), "the first-contact notice comes first"
         assert "8 questions rapides" in offer["text"], "the questions are offered first"
         straight = next(b for b in buttons_of(offer) if b["callback_data"] == "/request_human")
         user.press(offer, straight["callback_data"])  # "Non, directement"
+        (age,) = user.replies(1)
+        assert "quel âge" in age["text"]
+        user.press(age, "/handoff_age_16_17")
         (question,) = user.replies(1)
         assert "montrer cette conversation" in question["text"]
         share = next(b for b in buttons_of(question) if b["callback_data"] == "/handoff_share_yes")
@@ -145,6 +149,8 @@ def test_two_misunderstandings_then_yes_reaches_the_queue(
     offer = chat.send(payload="/request_human")
     assert "8 questions rapides" in offer["messages"][-1]["text"], "the questions are offered first"
     reply = chat.send(payload="/request_human")  # "Non, directement"
+    assert "quel âge" in reply["messages"][-1]["text"]
+    reply = chat.send(payload="/handoff_age_undisclosed")
     assert "montrer cette conversation" in reply["messages"][-1]["text"]
     queued = chat.send(payload="/handoff_share_no")
     assert queued["handoff"]["status"] == "waiting"
@@ -189,3 +195,12 @@ def test_a_danger_written_while_waiting_gets_the_numbers_and_raises_the_request(
     reply = chat.send("en fait j'ai plus envie de vivre")
     assert "3114" in reply["messages"][0]["text"][:80]
     assert reply["handoff"]["priority"] == "urgent"
+
+
+def test_erasure_asked_while_waiting_is_answered_at_once(chat: ChatClient) -> None:
+    ask_for_a_person(chat)
+    chat.send(payload="/handoff_share_yes")
+    reply = chat.send("supprime toutes mes données")
+    buttons = [b["payload"] for m in reply["messages"] for b in m["buttons"]]
+    assert "/privacy_erase_confirm" in buttons, "rights are never on hold"
+    assert reply["handoff"]["status"] == "waiting"

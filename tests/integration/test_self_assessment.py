@@ -229,8 +229,9 @@ def test_questions_before_a_person_then_the_handoff_follows(
     done = press(chat, "share", "no")
     said = texts(done)
     assert "rien que pour toi" in said
-    assert "montrer cette conversation" in said, "the handoff follows the questions"
-    assert "/handoff_share_yes" in payloads(done)
+    assert "quel âge" in said, "the handoff follows the questions; the age was skipped"
+    consent = chat.send(payload="/handoff_age_18_plus")
+    assert "/handoff_share_yes" in payloads(consent)
     row, _ = stored(stack, chat)
     assert row is not None
     assert row.shared is False

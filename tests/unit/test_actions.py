@@ -189,6 +189,7 @@ async def test_an_urgent_message_asks_for_a_person_urgently() -> None:
         "reason": "urgent_violence",
         "place": None,
         "age": None,
+        "role": "young",
     }
 
 
@@ -251,6 +252,7 @@ async def test_place_and_age_are_passed_to_the_person() -> None:
         "reason": "request_human",
         "place": "99110",
         "age": "17",
+        "role": "young",
     }
 
 

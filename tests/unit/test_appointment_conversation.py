@@ -16,6 +16,8 @@ from bot.appointments import service, texts
 from bot.appointments.models import AppointmentStatus, Mode, Reminder, ReminderKind
 from bot.config import Settings
 from bot.db import session_scope, utcnow
+from bot.privacy import consents
+from bot.privacy.models import Purpose
 from bot.web.app import create_app
 from handoff.desk import CONSOLE
 from tests.utils.chat import ChatClient
@@ -182,3 +184,27 @@ def test_the_gateway_runs_the_reminder_scheduler(client: TestClient) -> None:
         return False
 
     assert client.portal.call(leader_soon)  # type: ignore[attr-defined]
+
+
+def test_confirming_records_consent_to_reminders_and_after_stop_promises_none(
+    client: TestClient,
+) -> None:
+    person = ChatClient(http=client)
+    first = new_appointment(client, person)
+    confirm = person.events_until("Mission locale de Val-de-Relais")[-1]["buttons"][0]
+    assert "petit rappel" in person.send(payload=confirm["payload"])["messages"][0]["text"]
+    user_id = user_id_of(client, person)
+    with session_scope(client.gateway.sessions) as session:  # type: ignore[attr-defined]
+        (row,) = consents.history(session, user_id)
+        assert (row.purpose, row.granted, row.wording_version) == (
+            Purpose.REMINDERS,
+            True,
+            "appointment-2026-12-02",
+        )
+    person.send(payload="/stop_messages")
+    new_appointment(client, person, in_days=5)
+    second = person.events_until("Mission locale de Val-de-Relais")[-1]["buttons"][0]
+    assert second["payload"] != confirm["payload"]
+    said = person.send(payload=second["payload"])["messages"][0]["text"]
+    assert "Tu as arrêté les rappels" in said, "no reminder is promised after stop"
+    assert status_of(client, first) is AppointmentStatus.CONFIRMED

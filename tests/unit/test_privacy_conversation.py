@@ -26,7 +26,6 @@ from bot.privacy.conversation import (
     PAYLOAD_ERASE_CANCEL,
     PAYLOAD_ERASE_CONFIRM,
     PrivacyConversation,
-    register,
 )
 from bot.router import UserRef
 from bot.web import privacy_api
@@ -96,7 +95,6 @@ def settings(database_url: str, tracker_url: str) -> Settings:
 @pytest.fixture
 def client(settings: Settings, engine: FakeEngine) -> Iterator[TestClient]:
     gateway = gateway_with(settings, engine)
-    register(gateway.router, settings)
     app = create_app(settings, gateway)
     if not any(getattr(r, "path", None) == "/api/privacy/export" for r in app.routes):
         app.include_router(privacy_api.router)
@@ -125,9 +123,9 @@ def texts(reply: dict[str, Any]) -> list[str]:
 
 
 def token_in(reply: dict[str, Any]) -> str:
-    match = LINK.search(texts(reply)[-1])
-    assert match is not None, texts(reply)
-    return match.group(1)
+    found = [m for m in map(LINK.search, texts(reply)) if m is not None]
+    assert len(found) == 1, texts(reply)
+    return found[0].group(1)
 
 
 def redeem(client: TestClient, token: str, language: str = "fr-FR") -> Any:
@@ -181,19 +179,21 @@ def test_access_gives_a_summary_and_a_link_that_works_once(client: TestClient) -
     person = ChatClient(http=client)
     person.send("j'ai 17 ans et je cherche un CFA à Lille")
     reply = person.send(payload="/data_access_request")
-    summary, link = texts(reply)
+    summary, link, choices = texts(reply)
     assert summary.startswith("Voici ce que Relais garde sur toi :")
     assert "• ton identifiant de chat web et ta langue" in summary
     assert "1 conversation, 3 messages (depuis le " in summary
     assert "CFA" not in summary, "kinds and counts, never the content"
     assert link.startswith("Pour tout télécharger, ouvre ce lien")
     assert "pendant 60 min" in link
+    assert choices.startswith("Tes choix, que tu peux changer ici :")
+    assert "Rappels de rendez-vous et nouvelles : activés" in choices
 
     token = token_in(reply)
     with session_scope(gateway_of(client).sessions) as session:
         assert traces_left(session, [token]) == [], "the link is shown, never kept"
         kept = [row.text for row in session.scalars(select(Message).order_by(Message.id))]
-    assert kept[-1] == link.replace(
+    assert kept[-2] == link.replace(
         f"{PUBLIC_URL}/privacy/export#t={token}",
         "[lien personnel, non gardé dans la conversation]",
     )
@@ -261,7 +261,7 @@ def test_a_link_only_ever_gives_the_data_of_the_person_who_asked(client: TestCli
 
 def test_someone_new_still_gets_a_summary_and_a_link(client: TestClient) -> None:
     person = ChatClient(http=client, locale="en")
-    summary, link = texts(person.send(payload="/data_access_request"))
+    summary, link, _choices = texts(person.send(payload="/data_access_request"))
     assert summary.splitlines()[:2] == [
         "Here is what Relais keeps about you:",
         "• your web chat id and your language",

@@ -9,7 +9,11 @@ import httpx
 
 class ChatClient:
     def __init__(
-        self, base_url: str = "", locale: str = "fr", http: httpx.Client | None = None
+        self,
+        base_url: str = "",
+        locale: str = "fr",
+        http: httpx.Client | None = None,
+        greet: bool | None = None,
     ) -> None:
         # Unit tests pass their FastAPI TestClient (an httpx.Client) instead of a URL.
         self.http = http or httpx.Client(base_url=base_url, timeout=60)
@@ -19,6 +23,11 @@ class ChatClient:
         self.session_id = body["session_id"]
         self.headers = {"Authorization": f"Bearer {body['token']}"}
         self.last_event_id = 0
+        # On a real stack, start as the chat page does: "/greet" first (the first-contact
+        # notice and the greeting); unit tests of one flow start straight at their point.
+        self.greeting: dict[str, Any] | None = None
+        if greet if greet is not None else http is None:
+            self.greeting = self.send(payload="/greet")
 
     def send(self, text: str | None = None, payload: str | None = None) -> dict[str, Any]:
         body = {"text": text} if text is not None else {"payload": payload}
@@ -69,11 +78,20 @@ class ChatClient:
 OFFER_PAYLOAD = "/start_self_assessment:sa_choice=before_handoff"
 
 
-def ask_for_a_person(chat: ChatClient) -> dict[str, Any]:
-    """Ask for a person and answer "no, straight away" to the questions offered first (once
-    per session); return the reply that asks consent to share."""
+AGE_PAYLOAD = "/handoff_age_18_plus"
+
+
+def ask_for_a_person(chat: ChatClient, age_payload: str = AGE_PAYLOAD) -> dict[str, Any]:
+    """Ask for a person, answer "no, straight away" to the questions offered first (once
+    per session) and the age question when it comes; return the reply that asks consent
+    to share."""
     reply = chat.send(payload="/request_human")
-    payloads = [b.get("payload") for m in reply["messages"] for b in m.get("buttons", [])]
-    if OFFER_PAYLOAD in payloads:
+    if OFFER_PAYLOAD in payloads_of(reply):
         reply = chat.send(payload="/request_human")
+    if age_payload in payloads_of(reply):
+        reply = chat.send(payload=age_payload)
     return reply
+
+
+def payloads_of(reply: dict[str, Any]) -> list[str | None]:
+    return [b.get("payload") for m in reply["messages"] for b in m.get("buttons", [])]

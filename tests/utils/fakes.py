@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -13,6 +15,7 @@ from bot.db import session_scope
 from bot.engine_client import EngineUnavailableError
 from bot.gateway import Gateway
 from bot.messages import Button, OutboundMessage
+from bot.web.app import create_app
 from tests.utils.chat import ChatClient
 
 # Texts the stand-in answers by asking for a person, like the real dialogue does.
@@ -36,6 +39,9 @@ class FakeEngine:
         self.received: list[tuple[str, str, dict[str, Any]]] = []
         self.triggered: list[tuple[str, str, dict[str, Any]]] = []
         self.silent_handoff = False  # the handoff instruction without an answer before it
+        # The age the dialogue knows when it asks for a person (None: the desk asks it).
+        self.handoff_age: str | None = "17"
+        self.handoff_role = "young"
         # Texts answered with a custom instruction only (as action_ask_gateway does, or the
         # self-assessment's end): text -> custom JSON.
         self.custom_for: dict[str, dict[str, Any]] = {}
@@ -51,7 +57,15 @@ class FakeEngine:
         if text in HANDOFF_TEXTS:
             # As action_request_handoff does: the answer, then the instruction to the desk.
             priority, reason = HANDOFF_TEXTS[text]
-            custom = {"handoff": {"priority": priority, "reason": reason, "place": None}}
+            custom = {
+                "handoff": {
+                    "priority": priority,
+                    "reason": reason,
+                    "place": None,
+                    "age": self.handoff_age,
+                    "role": self.handoff_role,
+                }
+            }
             if self.silent_handoff:
                 return [], custom
             return [OutboundMessage(text=f"answer to {reason}")], custom
@@ -87,9 +101,15 @@ class FakeEngine:
         return None
 
 
-def gateway_with(settings: Settings, engine: FakeEngine) -> Gateway:
+def gateway_with(
+    settings: Settings, engine: FakeEngine, first_contact_notice: bool = False
+) -> Gateway:
     gateway = Gateway.build(settings, engine)  # type: ignore[arg-type]
     gateway.router.actions_ok = None  # no action server behind the stand-in engine
+    if not first_contact_notice:
+        # Tests of one flow start from a person already past their first contact
+        # (tests/unit/test_first_contact.py checks the notice itself).
+        gateway.router.first_contact_notice = None
     return gateway
 
 
@@ -97,3 +117,16 @@ def user_id_of(client: TestClient, person: ChatClient) -> str:
     """The pseudonymous id of a web chat person (their external id is the session id)."""
     with session_scope(client.gateway.sessions) as session:  # type: ignore[attr-defined]
         return str(session.scalar(select(User.id).where(User.external_id == person.session_id)))
+
+
+@contextmanager
+def served(
+    settings: Settings, engine: FakeEngine, first_contact_notice: bool = False
+) -> Iterator[TestClient]:
+    """The real web app and gateway around a stand-in engine; the client carries the
+    gateway and the database URL for the test's own checks."""
+    gateway = gateway_with(settings, engine, first_contact_notice)
+    with TestClient(create_app(settings, gateway)) as client:
+        client.gateway = gateway  # type: ignore[attr-defined]
+        client.database_url = settings.database_url  # type: ignore[attr-defined]
+        yield client

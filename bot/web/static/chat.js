@@ -287,6 +287,9 @@
         if (turn.text && ui.input.value.trim() === turn.text) { ui.input.value = ''; updateCounter(); }
         renderIncoming(r.data && r.data.messages);
         updateHandoff(r.data && r.data.handoff);
+        // The person's data was erased: this tab forgets its copy too (a reload shows an
+        // empty chat); the next message starts a new session.
+        if (r.data && r.data.forget) dropSession();
       }
     } catch (err) {
       failed(turn, err);
