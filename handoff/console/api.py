@@ -23,6 +23,7 @@ from bot.self_assessment import store as self_assessment_store
 from bot.web.errors import ApiError
 from dialogues.directory.partners import load_directory
 from handoff import accounts, queue, stats
+from handoff.console import audit
 from handoff.console.quick_replies import quick_replies
 from handoff.desk import CONSOLE, DeskError, message_view
 from handoff.models import (
@@ -612,4 +613,80 @@ async def get_stats_csv(
         body,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# --- access log (supervisors) ---------------------------------------------------------
+# Reading it is not itself recorded: see handoff/console/audit.py.
+def _day(value: str | None, words: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ApiError(422, f"{words} : indiquez une date au format AAAA-MM-JJ.") from None
+
+
+def _audit_filter(
+    request: Request,
+    referent: str | None,
+    handoff: int | None,
+    since: str | None,
+    until: str | None,
+) -> audit.AuditFilter:
+    """Whole days, from ``since`` to ``until`` included, in the gateway's zone."""
+    first, last = _day(since, "Date de début"), _day(until, "Date de fin")
+    if first and last and first > last:
+        raise ApiError(422, "La date de début est après la date de fin.")
+    tz = gateway_of(request).settings.tz
+    return audit.AuditFilter(
+        referent_id=referent or None,
+        handoff_id=handoff,
+        since=dt.datetime.combine(first, dt.time(), tz) if first else None,
+        until=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tz) if last else None,
+    )
+
+
+ReferentFilter = Annotated[str | None, Query(max_length=32)]
+HandoffFilter = Annotated[int | None, Query(ge=1)]
+DayFilter = Annotated[str | None, Query(max_length=10)]
+
+
+@router.get("/audit")
+async def get_audit(
+    request: Request,
+    referent: ReferentFilter = None,
+    handoff: HandoffFilter = None,
+    since: DayFilter = None,
+    until: DayFilter = None,
+    before: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1)] = audit.DEFAULT_LIMIT,
+) -> dict[str, Any]:
+    supervisor(request)
+    filters = _audit_filter(request, referent, handoff, since, until)
+    with session_scope(gateway_of(request).sessions) as session:
+        events, next_before = audit.page(session, filters, before=before, limit=limit)
+    return {"events": events, "next_before": next_before}
+
+
+@router.get("/audit.csv")
+async def get_audit_csv(
+    request: Request,
+    referent: ReferentFilter = None,
+    handoff: HandoffFilter = None,
+    since: DayFilter = None,
+    until: DayFilter = None,
+) -> Response:
+    supervisor(request)
+    filters = _audit_filter(request, referent, handoff, since, until)
+    with session_scope(gateway_of(request).sessions) as session:
+        body = audit.audit_csv(session, filters)
+    filename = f"relais-journal-acces-{utcnow():%Y%m%d}.csv"
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
     )

@@ -6,6 +6,7 @@ in the browser, sees the request arrive live, takes it and answers.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import time
@@ -18,7 +19,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.utils.browser import chromium_page
 from tests.utils.chat import ChatClient
-from tests.utils.console import create_referent
+from tests.utils.console import ConsoleClient, create_referent
 from tests.utils.stack import Stack
 
 pytestmark = pytest.mark.browser
@@ -151,26 +152,92 @@ def test_message_html_from_the_young_person_is_shown_as_text(
     stack: Stack, console_page: Page, young_person: ChatClient
 ) -> None:
     page = console_page
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     email, password = new_referent(stack)
     log_in(page, stack, email, password)
     before = waiting_ids(page)
 
     open_urgent_request(young_person)
-    written = "<script>window.__xss=1</script><b>gras</b>"
+    written = "<script>alert(1)</script><script>window.__xss=1</script><b>gras</b>"
     young_person.send(text=written)  # held for the référent: the bot does not answer
 
     item = new_waiting_item(page, before)
+    handoff_id = item.get_attribute("data-handoff-id")
     item.get_by_test_id("claim-button").click()
     transcript = page.get_by_test_id("transcript")
     expect(transcript).to_contain_text(written, timeout=10_000)
 
     # And a message that arrives live, while the conversation is open.
-    live = '<img src="x" onerror="window.__xss=2"><i>penché</i>'
+    live = '<img src=x onerror=alert(2)><img src="x" onerror="window.__xss=2"><i>penché</i>'
     young_person.send(text=live)
     expect(transcript).to_contain_text(live, timeout=LIVE_TIMEOUT)
 
+    # Both again when the transcript is read afresh (reload, then "Ouvrir").
+    page.reload()
+    expect(page.get_by_test_id("queue-waiting")).to_have_attribute(
+        "data-loaded", "true", timeout=15_000
+    )
+    mine = page.get_by_test_id("queue-mine").locator(f'[data-handoff-id="{handoff_id}"]')
+    mine.get_by_test_id("open-button").click()
+    expect(transcript).to_contain_text(written, timeout=10_000)
+    expect(transcript).to_contain_text(live)
+
     assert transcript.locator("script, b, img, i").count() == 0
     assert page.evaluate("window.__xss") is None
+    assert dialogs == [], "no script of the young person ran"
+
+
+def test_supervisor_reads_in_the_access_log_that_a_referent_opened_a_conversation(
+    stack: Stack, console_page: Page, young_person: ChatClient
+) -> None:
+    page = console_page
+    email, password = new_referent(stack)
+    suffix = uuid.uuid4().hex[:10]
+    boss_email, boss_password = f"chef-{suffix}@example.org", f"mot-de-passe-chef-{suffix}"
+    create_referent(stack, boss_email, boss_password, role="supervisor")
+
+    open_urgent_request(young_person)
+    marker = f"je ne sais plus quoi faire ({uuid.uuid4().hex[:8]})"
+    young_person.send(text=marker)  # held for the référent
+    referent = ConsoleClient(stack.base_url, email, password)
+    try:
+        handoff_id = referent.find(marker)["id"]  # opens the conversations of the queue
+        referent.conversation(handoff_id)
+        name = referent.me["display_name"]
+    finally:
+        referent.close()
+
+    log_in(page, stack, boss_email, boss_password)
+    page.get_by_test_id("tab-audit").click()
+    panel = page.get_by_test_id("audit")
+    expect(panel).to_be_visible()
+    expect(page.get_by_test_id("audit-row").first).to_be_visible(timeout=10_000)
+    chooser = page.get_by_test_id("audit-referent")
+    expect(chooser.locator("option", has_text=name)).to_have_count(1, timeout=10_000)
+    chooser.select_option(label=name)
+    page.get_by_test_id("audit-handoff").fill(str(handoff_id))
+    page.get_by_test_id("audit-submit").click()
+
+    rows = page.get_by_test_id("audit-row")
+    opened = page.locator(
+        f'[data-testid="audit-row"][data-kind="opened"][data-handoff-id="{handoff_id}"]'
+    )
+    expect(opened.first).to_be_visible(timeout=10_000)
+    expect(rows).to_have_count(2)  # find() opened it, then conversation() again
+    first = opened.first
+    expect(first).to_contain_text(name)
+    expect(first).to_contain_text("Ouverture de la conversation")
+    expect(first).to_contain_text(f"n° {handoff_id}")
+    moment = first.locator("time").get_attribute("datetime")
+    assert moment is not None
+    age = dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(moment)
+    assert dt.timedelta(0) <= age < dt.timedelta(minutes=5)
+    expect(first.locator("time")).to_contain_text(f"{dt.datetime.now().year}")
+    expect(page.get_by_test_id("audit-csv")).to_have_attribute(
+        "href", re.compile(rf"/console/api/audit\.csv\?.*handoff={handoff_id}")
+    )
+    expect(panel).not_to_contain_text(marker)
 
 
 def test_wrong_password_does_not_say_whether_the_account_exists(

@@ -11,6 +11,7 @@
   const NOTE_MAX = 4000;
   const COUNTER_FROM = 1800;
   const PASSWORD_MIN = 12;
+  const AUDIT_PAGE = 50;            // rows of the access log per page
   const SAFETY_REFRESH_MS = 60000;   // reload the queue even if an event was missed
   const INFO_BANNER_MS = 10000;
   const SOUND_KEY = 'relais.console.sound';
@@ -117,6 +118,10 @@
     accountForm: $('account-form'), accEmail: $('acc-email'), accName: $('acc-name'), accPassword: $('acc-password'),
     accRole: $('acc-role'), accTerritories: $('acc-territories'), accUnder16: $('acc-under16'),
     accCapacity: $('acc-capacity'), accountError: $('account-error'), accountSubmit: $('account-submit'),
+    auditForm: $('audit-form'), auditReferent: $('audit-referent'), auditHandoff: $('audit-handoff'),
+    auditSince: $('audit-since'), auditUntil: $('audit-until'), auditCsv: $('audit-csv'),
+    auditStatus: $('audit-status'), auditError: $('audit-error'), auditBody: $('audit-body'),
+    auditEmpty: $('audit-empty'), auditMore: $('audit-more'),
     confirm: $('confirm'), confirmText: $('confirm-text'), confirmOk: $('confirm-ok'), confirmCancel: $('confirm-cancel')
   };
 
@@ -145,6 +150,7 @@
     acting: false,
     urgentUnseen: false,
     tab: 'queue',
+    audit: { query: '', next: null, seq: 0 },   // access log: filters shown, next older page
     audio: null
   };
 
@@ -362,7 +368,8 @@
     state.current = null;
     state.renderedMessages.clear();
     [ui.listWaiting, ui.listMine, ui.listOthers, ui.transcript, ui.notesList, ui.assessmentList,
-      ui.convMeta, ui.quickReplies, ui.statsBody, ui.accountsBody].forEach((n) => n.replaceChildren());
+      ui.convMeta, ui.quickReplies, ui.statsBody, ui.accountsBody, ui.auditBody].forEach((n) => n.replaceChildren());
+    resetAudit();
     resetAppointments();
     ui.conversation.hidden = true;
     ui.noConversation.hidden = false;
@@ -499,6 +506,10 @@
     });
     if (name === 'stats') loadStats();
     if (name === 'accounts') loadAccounts();
+    if (name === 'audit') {
+      loadAuditReferents();
+      loadAudit(false);
+    }
   }
 
   function onTabKey(ev) {
@@ -1464,6 +1475,109 @@
     }
   }
 
+  /* ---------- access log (supervisors) ---------- */
+
+  /** The form's filters as a query string ("" when none). */
+  function auditQuery() {
+    const params = new URLSearchParams();
+    if (ui.auditReferent.value) params.set('referent', ui.auditReferent.value);
+    const handoff = ui.auditHandoff.value.trim();
+    if (/^[1-9][0-9]{0,17}$/.test(handoff)) params.set('handoff', handoff);
+    if (ui.auditSince.value) params.set('since', ui.auditSince.value);
+    if (ui.auditUntil.value) params.set('until', ui.auditUntil.value);
+    return params.toString();
+  }
+
+  /** Nothing of a previous session stays in the log's section. */
+  function resetAudit() {
+    state.audit.seq += 1;
+    state.audit.next = null;
+    state.audit.query = '';
+    ui.auditForm.reset();
+    ui.auditReferent.replaceChildren(el('option', { value: '', text: 'Tous' }));
+    ui.auditCsv.href = API + '/audit.csv';
+    ui.auditStatus.textContent = '';
+    ui.auditError.textContent = '';
+    ui.auditEmpty.hidden = true;
+    ui.auditMore.hidden = true;
+  }
+
+  /** Every account, deactivated ones too: their past actions stay in the log. */
+  async function loadAuditReferents() {
+    try {
+      const list = await api('GET', '/referents');
+      const rows = Array.isArray(list) ? list : [];
+      const chosen = ui.auditReferent.value;
+      ui.auditReferent.replaceChildren(el('option', { value: '', text: 'Tous' }),
+        ...rows.map((r) => el('option', {
+          value: idOf(r.id),
+          text: (r.display_name || r.email || '?') + (r.active === false ? ' (désactivé)' : '')
+        })));
+      ui.auditReferent.value = rows.some((r) => idOf(r.id) === chosen) ? chosen : '';
+    } catch (e) {
+      report(e, ui.auditError);
+    }
+  }
+
+  /** Read the log with the form's filters; more: append the next, older page. */
+  async function loadAudit(more) {
+    if (!isSupervisor()) return;
+    if (!more) {
+      state.audit.query = auditQuery();
+      state.audit.next = null;
+      ui.auditCsv.href = API + '/audit.csv' + (state.audit.query ? '?' + state.audit.query : '');
+    }
+    const params = new URLSearchParams(state.audit.query);
+    params.set('limit', String(AUDIT_PAGE));
+    if (more && state.audit.next) params.set('before', String(state.audit.next));
+    const seq = ++state.audit.seq;
+    ui.auditError.textContent = '';
+    ui.auditBody.setAttribute('aria-busy', 'true');
+    ui.auditMore.disabled = true;
+    try {
+      const data = await api('GET', '/audit?' + params.toString());
+      if (seq !== state.audit.seq) return;
+      const events = data && Array.isArray(data.events) ? data.events : [];
+      const rows = events.map(auditRow);
+      if (more) ui.auditBody.append(...rows);
+      else ui.auditBody.replaceChildren(...rows);
+      state.audit.next = data && data.next_before ? data.next_before : null;
+      const shown = ui.auditBody.children.length;
+      ui.auditEmpty.hidden = shown > 0;
+      ui.auditMore.hidden = !state.audit.next;
+      ui.auditStatus.textContent = shown
+        ? shown + ' action' + (shown > 1 ? 's' : '') + ' affichée' + (shown > 1 ? 's' : '') + (state.audit.next ? ' (il y en a d’autres, plus anciennes).' : '.')
+        : '';
+    } catch (e) {
+      if (seq === state.audit.seq) report(e, ui.auditError);
+    } finally {
+      if (seq === state.audit.seq) {
+        ui.auditBody.setAttribute('aria-busy', 'false');
+        ui.auditMore.disabled = false;
+      }
+    }
+  }
+
+  function formatMoment(iso) {
+    const d = parseDate(iso);
+    return d ? d.toLocaleString('fr-FR', {
+      day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit'
+    }) : '';
+  }
+
+  /** One row of the log: every value as text. */
+  function auditRow(e) {
+    let action = e.action || e.kind || '';
+    if (e.to && e.to.display_name) action += ' à ' + e.to.display_name;
+    if (e.kind === 'closed' && e.outcome && e.outcome !== 'returned_to_bot') action += ' (' + label('outcome', e.outcome) + ')';
+    return el('tr', { 'data-testid': 'audit-row', dataset: { eventId: idOf(e.id), kind: String(e.kind || ''), handoffId: idOf(e.handoff_id) } },
+      el('td', {}, el('time', { datetime: e.at || '', text: formatMoment(e.at) })),
+      el('th', { scope: 'row', text: (e.referent && e.referent.display_name) || '—' }),
+      el('td', { text: action }),
+      el('td', { text: 'n° ' + idOf(e.handoff_id) }),
+      el('td', { text: e.territory_name || e.territory || 'Non précisé' }));
+  }
+
   /* ---------- appointments (API.md, "Appointments") ---------- */
 
   const APPT = {
@@ -1881,6 +1995,8 @@
     ui.statsDays.addEventListener('change', loadStats);
     ui.statsForm.addEventListener('submit', (ev) => { ev.preventDefault(); loadStats(); });
     ui.accountForm.addEventListener('submit', onAccountSubmit);
+    ui.auditForm.addEventListener('submit', (ev) => { ev.preventDefault(); loadAudit(false); });
+    ui.auditMore.addEventListener('click', () => loadAudit(true));
     bindAppointments();
     try { ui.sound.checked = localStorage.getItem(SOUND_KEY) !== 'off'; } catch (e) { /* storage disabled */ }
     ui.sound.addEventListener('change', () => {
