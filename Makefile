@@ -56,8 +56,9 @@ model: build
 	  $(RASA) train --config build/rasa/config.yml --domain build/rasa/domain.yml \
 	    --data build/rasa/data --out models --fixed-model-name relais-$$hash > build/train.log 2>&1 \
 	    || { tail -40 build/train.log; exit 1; }; \
-	  echo "trained in $$(( $$(date +%s) - start )) s"; \
-	  cp models/$$name "$(MODEL_CACHE)/"; fi
+	  seconds=$$(( $$(date +%s) - start )); echo "trained in $$seconds s"; \
+	  cp models/$$name "$(MODEL_CACHE)/"; printf 'seconds=%s\ncomponents_from_rasa_cache=%s\n' $$seconds \
+	    "$$(grep -c 'Restored component' build/train.log || true)" > "$(MODEL_CACHE)/relais-$$hash.train-seconds"; fi
 
 migrate: setup
 	@mkdir -p var
@@ -110,16 +111,18 @@ e2e: model test-deps
 
 # The database tests again on a real PostgreSQL (started by the fixture), then the first
 # conversation and the human handoff on a stack whose application database and tracker
-# store are PostgreSQL.
+# store are PostgreSQL, and the scale path: two instances sharing PostgreSQL and a Redis
+# lock store.
 postgres-tests: model test-deps
 	RELAIS_TEST_POSTGRES=1 $(PYTEST) tests/unit -q -m postgres
 	RELAIS_TEST_POSTGRES=1 $(PYTEST) tests/integration/test_first_conversation.py \
-	  tests/integration/test_handoff.py -q
+	  tests/integration/test_handoff.py tests/integration/test_scale.py -q
 
 # Debian packages and the Telegram emulator the tests drive (CI runs as root).
 test-deps: node_modules/.installed
 	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing > /dev/null; fi
 
@@ -162,3 +165,14 @@ clean:
 .PHONY: bench-reminders
 bench-reminders: setup
 	$(PY) -m bench.reminders $(if $(POSTGRES),--postgres $(POSTGRES))
+
+# The long benchmark profile (about 15 min; `make test` runs a quick one): reply latency
+# through the web chat API against raw Rasa at 1, 10 and 50 conversations at once, peak
+# memory of each process, 20 référents racing for the queue, the reminders benchmark;
+# table in reports/bench.md. Training time comes from the last `make model`; TRAIN=1
+# times a full training (15-20 min more on two cores).
+.PHONY: bench
+bench: build
+	@test -f models/relais-$$(cat build/rasa/HASH).tar.gz || { echo "no trained model: run make model"; exit 1; }
+	@$(MAKE) bench-reminders
+	$(PY) -m bench.stack --model-cache "$(MODEL_CACHE)" --reminders reports/bench-reminders.md $(if $(TRAIN),--train)

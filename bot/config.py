@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     actions_url: str | None = None
     # Rasa's SQL tracker store (a separate database: Rasa owns its schema).
     tracker_store_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'rasa-tracker.db'}"
+    # Rasa's lock store (``redis://[:password@]host[:port][/db]``): needed as soon as several
+    # Rasa servers share the tracker store, so that one conversation's turns are processed
+    # one at a time whichever server receives them. Unset: Rasa's in-memory lock store,
+    # right for a single Rasa server (and nothing needs Redis).
+    lock_store_url: str | None = None
     model_dir: Path = PROJECT_ROOT / "models"
     var_dir: Path = PROJECT_ROOT / "var"
 

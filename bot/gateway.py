@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import crypto, services
@@ -30,6 +31,10 @@ from handoff.notify import Notifier
 logger = logging.getLogger(__name__)
 
 ESCALATION_CHECK_SECONDS = 30
+# After a request failed because the database was unavailable, /healthz reports "db" down
+# for this long, unless a write succeeds first. ``SELECT 1`` alone misses a SQLite file
+# locked by another writer (reads still work, every write fails).
+DB_FAILURE_MEMORY_SECONDS = 30.0
 
 
 @dataclass
@@ -48,6 +53,7 @@ class Gateway:
     reminder_config: ReminderConfig = DEFAULT_CONFIG
     telegram: Any = None  # telegram.ext.Application when the channel is on
     _http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=3.0))
+    _db_failed_at: float | None = None  # monotonic time of the last "database unavailable"
 
     @classmethod
     def build(cls, settings: Settings, engine: EngineClient | None = None) -> Gateway:
@@ -88,7 +94,15 @@ class Gateway:
         desk.attach(router.push, gateway.show_handoff)
         router.register_channel(Channel.WEB, gateway.push_web)
         router.actions_ok = gateway.actions_ok
+        event.listen(sessions, "after_flush", gateway._database_written)
         return gateway
+
+    def note_database_unavailable(self) -> None:
+        """A request failed because the database could not be used (bot/web/errors.py)."""
+        self._db_failed_at = time.monotonic()
+
+    def _database_written(self, _session: Session, _context: object) -> None:
+        self._db_failed_at = None  # a write reached the database: it is back
 
     async def start(self) -> None:
         # Waiting too long (urgent over 5 min, others over 24 h) is escalated to supervisors.
@@ -151,7 +165,7 @@ class Gateway:
         components = {
             "rasa": "ok" if await self.engine.is_ready() else "down",
             "actions": "ok" if await self.actions_ok() else "down",
-            "db": "ok" if self._db_ok() else "down",
+            "db": "ok" if self._db_ok() and not self._db_recently_failed() else "down",
             "scheduler": "ok" if self.scheduler.running else "down",
         }
         if self.settings.telegram_bot_token:
@@ -173,6 +187,10 @@ class Gateway:
             logger.warning("database health check failed", exc_info=True)
             return False
         return True
+
+    def _db_recently_failed(self) -> bool:
+        failed_at = self._db_failed_at
+        return failed_at is not None and time.monotonic() - failed_at < DB_FAILURE_MEMORY_SECONDS
 
     def _telegram_ok(self) -> bool:
         updater = getattr(self.telegram, "updater", None)

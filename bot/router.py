@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.appointments import reminders
@@ -174,60 +175,61 @@ class ConversationRouter:
         self, channel: Channel, external_id: str, inbound: InboundMessage, locale: str = "fr"
     ) -> RouteResult:
         """Record an inbound message, route it, record and return the replies."""
-        with session_scope(self._sessions) as session:
-            user = store.get_or_create_user(session, channel, external_id, locale)
-            conversation = store.current_conversation(session, user)
-            ref = UserRef(user.id, conversation.id, user.locale, user.channel)
-            if inbound.client_message_id:
-                earlier = store.find_by_client_id(
-                    session, conversation.id, inbound.client_message_id
+        try:
+            with session_scope(self._sessions) as session:
+                user = store.get_or_create_user(session, channel, external_id, locale)
+                conversation = store.current_conversation(session, user)
+                ref = UserRef(user.id, conversation.id, user.locale, user.channel)
+                repeat = self._repeat(session, conversation.id, inbound)
+                if repeat is not None:
+                    return repeat
+                message = store.record_inbound(
+                    session,
+                    conversation,
+                    text=inbound.text,
+                    payload=inbound.payload,
+                    client_message_id=inbound.client_message_id,
                 )
-                if earlier is not None:
-                    # A retried send: answer again with what was answered, do nothing twice.
-                    replies = store.replies_to(session, earlier.id)
-                    return RouteResult(
-                        messages=[_as_outbound(m) for m in replies],
-                        handoff=self.desk.state(session, conversation.id),
-                        duplicate=True,
+                message_id = message.id
+                notice = (
+                    self.first_contact_notice(user.locale)
+                    if self.first_contact_notice is not None
+                    and not store.was_ever_answered(session, user.id)
+                    else None
+                )
+                # Someone who writes is not silent: a pending follow-up check-in is dropped.
+                reminders.note_user_activity(session, user.id, utcnow())
+                desk_reply: DeskReply | None = None
+                button: ButtonAnswer | None = None
+                owner = self._owner_of(inbound.payload)
+                if owner is not None:
+                    # A gateway-owned button (an appointment, personal data): answered here,
+                    # even while a person holds the conversation.
+                    button = owner.answer(session, ref, inbound.payload or "")
+                    store.set_delivery(session, message_id, Delivery.DONE)
+                    store.record_outbound(
+                        session, conversation.id, button.messages, reply_to_id=message_id
                     )
-            message = store.record_inbound(
-                session,
-                conversation,
-                text=inbound.text,
-                payload=inbound.payload,
-                client_message_id=inbound.client_message_id,
-            )
-            message_id = message.id
-            notice = (
-                self.first_contact_notice(user.locale)
-                if self.first_contact_notice is not None
-                and not store.was_ever_answered(session, user.id)
-                else None
-            )
-            # Someone who writes is not silent: a pending follow-up check-in is dropped.
-            reminders.note_user_activity(session, user.id, utcnow())
-            desk_reply: DeskReply | None = None
-            button: ButtonAnswer | None = None
-            owner = self._owner_of(inbound.payload)
-            if owner is not None:
-                # A gateway-owned button (an appointment, personal data): answered here,
-                # even while a person holds the conversation.
-                button = owner.answer(session, ref, inbound.payload or "")
-                store.set_delivery(session, message_id, Delivery.DONE)
-                store.record_outbound(
-                    session, conversation.id, button.messages, reply_to_id=message_id
-                )
-            elif self.desk.owns(inbound.payload):
-                # The desk's own buttons (consent, cancel) are answered by the desk.
-                desk_reply = self.desk.answer(session, ref, inbound.payload or "")
-                store.set_delivery(session, message_id, Delivery.DONE)
-                store.record_outbound(
-                    session, conversation.id, desk_reply.messages, reply_to_id=message_id
-                )
-            handoff = self.desk.state(session, conversation.id)
-            held = desk_reply is None and button is None and handoff is not None
-            if held:
-                store.set_delivery(session, message_id, Delivery.HELD_FOR_HUMAN)
+                elif self.desk.owns(inbound.payload):
+                    # The desk's own buttons (consent, cancel) are answered by the desk.
+                    desk_reply = self.desk.answer(session, ref, inbound.payload or "")
+                    store.set_delivery(session, message_id, Delivery.DONE)
+                    store.record_outbound(
+                        session, conversation.id, desk_reply.messages, reply_to_id=message_id
+                    )
+                handoff = self.desk.state(session, conversation.id)
+                held = desk_reply is None and button is None and handoff is not None
+                if held:
+                    store.set_delivery(session, message_id, Delivery.HELD_FOR_HUMAN)
+        except IntegrityError:
+            # A retry may race its original through another gateway (several behind a load
+            # balancer): the unique (conversation, client id) keeps the first; this one waited
+            # for its commit and failed. This transaction rolled back whole, nothing of it
+            # was done: it is answered as a repeat (only this first transaction is covered).
+            repeat = self._repeat_of_raced(channel, external_id, inbound)
+            if repeat is None:
+                raise
+            return repeat
 
         if button is not None:
             if button.after is not None:
@@ -252,6 +254,34 @@ class ConversationRouter:
             return await self._ask_engine(ref, inbound, message_id, trigger=danger)
 
         return await self._ask_engine(ref, inbound, message_id, notice=notice)
+
+    def _repeat(
+        self, session: Session, conversation_id: str, inbound: InboundMessage
+    ) -> RouteResult | None:
+        """A retried send (its client id already recorded): answer again with what was
+        answered to it (nothing yet while the original is still with the bot), do nothing
+        twice."""
+        if not inbound.client_message_id:
+            return None
+        earlier = store.find_by_client_id(session, conversation_id, inbound.client_message_id)
+        if earlier is None:
+            return None
+        replies = store.replies_to(session, earlier.id)
+        return RouteResult(
+            messages=[_as_outbound(m) for m in replies],
+            handoff=self.desk.state(session, conversation_id),
+            duplicate=True,
+        )
+
+    def _repeat_of_raced(
+        self, channel: Channel, external_id: str, inbound: InboundMessage
+    ) -> RouteResult | None:
+        """After a failed recording: the repeat, if another request recorded this send."""
+        with session_scope(self._sessions) as session:
+            user = store.get_user(session, channel, external_id)
+            if user is None:
+                return None
+            return self._repeat(session, store.current_conversation(session, user).id, inbound)
 
     async def _intent_of_held(self, inbound: InboundMessage) -> tuple[str, float]:
         """What a held message says (intent, confidence): a button's own intent, or the

@@ -26,7 +26,12 @@ from pydantic import SecretStr
 
 from bot import crypto
 from bot.config import PROJECT_ROOT, Settings, get_settings
-from bot.engine_config import model_path, tracker_password, write_endpoints
+from bot.engine_config import (
+    lock_store_password,
+    model_path,
+    tracker_password,
+    write_endpoints,
+)
 from bot.logging_setup import configure_logging
 
 logger = logging.getLogger("relais.supervisor")
@@ -69,6 +74,7 @@ def child_env(
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "TRACKER_DB_PASSWORD": tracker_password(settings.tracker_store_url),
+            "LOCK_STORE_PASSWORD": lock_store_password(settings.lock_store_url),
         }
     )
     env.update(extra or {})

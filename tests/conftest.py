@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import crypto
 from bot.config import PROJECT_ROOT
 from bot.db import make_engine, make_session_factory
-from tests.utils.chat import ChatClient
+from tests.utils.chat import WRITTEN_TEXTS, ChatClient
 from tests.utils.stack import Stack
 
 WANT_POSTGRES = os.environ.get("RELAIS_TEST_POSTGRES") == "1"
@@ -121,6 +121,11 @@ def stack(
         env["TRACKER_STORE_URL"] = url.rsplit("/", 1)[0] + "/relais_tracker"
     with running_stack(tmp_path_factory.mktemp("stack"), env) as running:
         yield running
+        # Privacy: of everything people wrote in this run, nothing is in the log of the
+        # gateway, Rasa or the action server (a failure here is an error of the run).
+        log = running.log()
+        leaked = sorted(text for text in WRITTEN_TEXTS if text in log)
+        assert not leaked, f"{len(leaked)} written messages are in the stack log: {leaked[:3]}"
 
 
 @pytest.fixture

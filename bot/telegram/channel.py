@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import hashlib
 import logging
-from typing import TYPE_CHECKING
+import warnings
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
+import httpx
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -16,6 +21,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.conversations.models import Channel, User
 from bot.i18n import format_number, gettext, normalise_locale
@@ -29,6 +35,61 @@ logger = logging.getLogger(__name__)
 CALLBACK_LIMIT = 64  # bytes: Telegram's limit on callback_data
 CALLBACK_HASH_PREFIX = "h:"
 START_PAYLOAD = "/greet"
+
+# Sending again when the Bot API did not take a message: 429 (flood control, it says how
+# long to wait), 5xx, no connection (NetworkError). Bounded: updates are handled one at a
+# time, so a long wait for one person would hold everyone's answers.
+SEND_ATTEMPTS = 4
+SEND_BACKOFF_SECONDS = 0.5  # then 1 s, 2 s
+MAX_RETRY_AFTER_SECONDS = 20.0  # a longer flood wait is not waited for: the send fails
+
+T = TypeVar("T")
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """The wait Telegram asked for, in seconds (PTB 22 gives an int or a timedelta and
+    warns when the int form is read; either form is fine here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+def was_not_sent(error: TimedOut) -> bool:
+    """A time-out before the request left (connecting, waiting for a pooled connection):
+    safe to send again. A read time-out may come after Telegram took the message: sending
+    it again could show it twice, so it is not retried."""
+    return isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
+    """``call()``, again after a failure the Bot API says was not taken (bounded, with a
+    back-off that honours Telegram's ``retry_after``); the last failure is raised."""
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            return await call()
+        except BadRequest:  # a NetworkError in PTB, but Telegram refused this message
+            raise
+        except RetryAfter as error:
+            delay = retry_after_seconds(error)
+            if attempt == SEND_ATTEMPTS or delay > MAX_RETRY_AFTER_SECONDS:
+                raise
+        except TimedOut as error:
+            if attempt == SEND_ATTEMPTS or not was_not_sent(error):
+                raise
+            delay = SEND_BACKOFF_SECONDS * 2 ** (attempt - 1)
+        except NetworkError:  # 5xx, or no connection: Telegram did not take it
+            if attempt == SEND_ATTEMPTS:
+                raise
+            delay = SEND_BACKOFF_SECONDS * 2 ** (attempt - 1)
+        logger.warning(
+            "telegram send failed (attempt %d of %d): again in %.1f s",
+            attempt,
+            SEND_ATTEMPTS,
+            delay,
+        )
+        await asyncio.sleep(delay)
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def callback_data_for(payload: str, long_payloads: dict[str, str]) -> str:
@@ -151,11 +212,14 @@ class TelegramChannel:
             await self.send(context.application, chat_id, message)
 
     async def send(self, application: Application, chat_id: int, message: OutboundMessage) -> None:
-        await application.bot.send_message(
-            chat_id=chat_id,
-            text=message.text or "…",
-            reply_markup=keyboard_for(message.buttons, self.long_payloads),
-            disable_web_page_preview=True,
+        markup = keyboard_for(message.buttons, self.long_payloads)
+        await with_retries(
+            lambda: application.bot.send_message(
+                chat_id=chat_id,
+                text=message.text or "…",
+                reply_markup=markup,
+                disable_web_page_preview=True,
+            )
         )
 
     @staticmethod

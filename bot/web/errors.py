@@ -7,9 +7,17 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bot.i18n import gettext, normalise_locale
+from dialogues.knowledge.base import load_facts
+
 logger = logging.getLogger(__name__)
+
+# How long a client should wait before sending again when the database is unavailable.
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 class ApiError(Exception):
@@ -25,6 +33,50 @@ class ApiError(Exception):
         self.message = message
         self.headers = headers
         self.extra = extra or {}
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when a database error means "cannot be reached or is busy for now" (server
+    stopped or restarting, connection dropped, SQLite file locked past the busy timeout,
+    no free pooled connection): worth a retry. A constraint or a bad query is a bug."""
+    if isinstance(exc, PoolTimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    )
+
+
+def unexpected_error(exc: BaseException) -> JSONResponse:
+    logger.error("unexpected error", exc_info=exc)
+    return JSONResponse(
+        {"error": "Something went wrong on our side. Your message is kept; try again."}, 500
+    )
+
+
+def database_unavailable_response(request: Request, exc: BaseException) -> JSONResponse:
+    """A 503 in the person's words (the session's locale cannot be read from a database
+    that does not answer: the browser's language), with Retry-After. The failing
+    transaction was rolled back; a message sent again with its client id is recorded once."""
+    # The driver's first line says why ("database is locked", "connection refused"); the
+    # SQL and its parameters (ciphertext, ids) stay out of the log, and so does a traceback.
+    reason = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0][:200]
+    logger.warning("database unavailable (%s): %s", type(exc).__name__, reason)
+    gateway = getattr(request.app.state, "gateway", None)
+    if gateway is not None:
+        gateway.note_database_unavailable()  # /healthz says "db": "down" for a while
+    first = request.headers.get("accept-language", "").split(",")[0].split(";")[0].strip()
+    facts = load_facts()
+    message = gettext(
+        normalise_locale(first or None),
+        "error-database-unavailable",
+        emergency=facts["emergency_eu"].value,
+        suicide_line=facts["emergency_suicide_prevention"].value,
+    )
+    return JSONResponse(
+        {"error": message},
+        503,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -49,9 +101,15 @@ def install_error_handlers(app: FastAPI) -> None:
         message = messages.get(exc.status_code, str(exc.detail))
         return JSONResponse({"error": message}, exc.status_code)
 
+    # A database that is briefly unavailable is not "something went wrong": it was a 500
+    # with a traceback in the log; it is a 503 the person can act on (try again shortly).
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeoutError)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):
+            return database_unavailable_response(request, exc)
+        return unexpected_error(exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        logger.error("unexpected error", exc_info=exc)
-        return JSONResponse(
-            {"error": "Something went wrong on our side. Your message is kept; try again."}, 500
-        )
+        return unexpected_error(exc)

@@ -5,34 +5,13 @@ These tests kill real processes; the supervisor restarts them.
 
 from __future__ import annotations
 
-import os
-import signal
-import time
-
 import httpx
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from bot.conversations.models import Delivery, Message
 from tests.utils.chat import ChatClient
-from tests.utils.stack import Stack, wait_healthy
-
-
-def kill_group(pid: int) -> None:
-    """Crash a service the way a real crash looks: the process and its workers at once."""
-    os.killpg(os.getpgid(pid), signal.SIGKILL)
-
-
-def wait_component(stack: Stack, name: str, state: str, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    body: dict = {}
-    while time.monotonic() < deadline:
-        response = httpx.get(f"{stack.base_url}/healthz", timeout=10)
-        body = response.json()
-        if body["components"][name] == state:
-            return body
-        time.sleep(0.3)
-    raise AssertionError(f"{name} never became {state}: {body}")
+from tests.utils.stack import Stack, kill_group, wait_component, wait_healthy
 
 
 def test_engine_down_user_told_message_kept_conversation_continues(stack: Stack) -> None:

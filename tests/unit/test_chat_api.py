@@ -7,8 +7,10 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.conversations import store
 from bot.conversations.models import Delivery, Message
 from bot.web.app import create_app
 from tests.utils.fakes import FakeEngine, gateway_with
@@ -179,6 +181,30 @@ def test_retried_send_is_answered_once(client: TestClient, engine: FakeEngine) -
     second = client.post(f"/api/chat/sessions/{session_id}/messages", headers=auth, json=body)
     assert first.json()["messages"] == second.json()["messages"]
     assert len(engine.received) == 1
+
+
+def test_a_retry_racing_its_original_is_answered_as_a_repeat(
+    client: TestClient, engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two gateways took the same send at once: the other one recorded it between this
+    one's check and its insert (tests/integration/test_scale.py races it for real)."""
+    session_id, auth = new_session(client)
+    body = {"text": "salut", "client_message_id": "raced-1"}
+    first = client.post(f"/api/chat/sessions/{session_id}/messages", headers=auth, json=body)
+    recorded = message_count(client)
+    real_find = store.find_by_client_id
+    checks: list[str] = []
+
+    def not_committed_yet(session: Session, conversation_id: str, cid: str) -> Message | None:
+        checks.append(cid)
+        return None if len(checks) == 1 else real_find(session, conversation_id, cid)
+
+    monkeypatch.setattr(store, "find_by_client_id", not_committed_yet)
+    second = client.post(f"/api/chat/sessions/{session_id}/messages", headers=auth, json=body)
+    assert second.status_code == 200
+    assert second.json()["messages"] == first.json()["messages"]
+    assert len(engine.received) == 1
+    assert message_count(client) == recorded
 
 
 def test_health_names_the_component_down(client: TestClient, engine: FakeEngine) -> None:

@@ -6,6 +6,17 @@ from typing import Any
 
 import httpx
 
+# Every text a test person wrote to the real stack in this run: none may reach a log
+# (checked when the shared stack stops, tests/conftest.py). Short ones ("oui") are left
+# out: they could be in a log line by chance without coming from a message.
+WRITTEN_TEXTS: set[str] = set()
+MIN_CHECKED_LENGTH = 16
+
+
+def remember_written(text: str | None) -> None:
+    if text is not None and len(text.strip()) >= MIN_CHECKED_LENGTH:
+        WRITTEN_TEXTS.add(text.strip())
+
 
 class ChatClient:
     def __init__(
@@ -31,6 +42,7 @@ class ChatClient:
 
     def send(self, text: str | None = None, payload: str | None = None) -> dict[str, Any]:
         body = {"text": text} if text is not None else {"payload": payload}
+        remember_written(text)
         response = self.http.post(
             f"/api/chat/sessions/{self.session_id}/messages", headers=self.headers, json=body
         )

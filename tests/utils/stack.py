@@ -36,14 +36,37 @@ class Stack:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def pid_of(self, name: str) -> int:
-        """PID of one child (``rasa`` or ``actions``), found by its port."""
-        port = self.rasa_port if name == "rasa" else self.actions_port
-        pattern = f"rasa run.*--port {port}" if name == "rasa" else f"rasa_sdk.*--port {port}"
-        out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
+        """PID of one child (``rasa`` or ``actions``, found by its port; ``gateway``, which
+        has no port in its command line, found as this stack's supervisor's child)."""
+        if name == "gateway":
+            command = ["pgrep", "-P", str(self.process.pid), "-f", "bot[.]serve$"]
+        else:
+            port = self.rasa_port if name == "rasa" else self.actions_port
+            pattern = f"rasa run.*--port {port}" if name == "rasa" else f"rasa_sdk.*--port {port}"
+            command = ["pgrep", "-f", pattern]
+        out = subprocess.run(command, capture_output=True, text=True)
         pids = [int(p) for p in out.stdout.split()]
         if not pids:
             raise LookupError(f"{name} is not running")
         return pids[0]
+
+
+def kill_group(pid: int) -> None:
+    """Crash a service the way a real crash looks: the process and its workers at once."""
+    os.killpg(os.getpgid(pid), signal.SIGKILL)
+
+
+def wait_component(stack: Stack, name: str, state: str, timeout: float = 30) -> dict:
+    """Poll ``/healthz`` until component ``name`` is in ``state``; return the body."""
+    deadline = time.monotonic() + timeout
+    body: dict = {}
+    while time.monotonic() < deadline:
+        response = httpx.get(f"{stack.base_url}/healthz", timeout=10)
+        body = response.json()
+        if body["components"][name] == state:
+            return body
+        time.sleep(0.3)
+    raise AssertionError(f"{name} never became {state}: {body}")
 
 
 def wait_healthy(base_url: str, timeout: float = READY_TIMEOUT) -> dict[str, object]:
@@ -61,8 +84,8 @@ def wait_healthy(base_url: str, timeout: float = READY_TIMEOUT) -> dict[str, obj
     raise TimeoutError(f"stack not healthy in {timeout:.0f} s: {last}")
 
 
-@contextmanager
-def running_stack(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+def start_stack(tmp: Path, extra_env: dict[str, str] | None = None) -> Stack:
+    """Migrate the application database and start one supervisor; do not wait for it."""
     from tests.conftest import migrate
 
     var_dir = tmp / "var"
@@ -99,7 +122,7 @@ def running_stack(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterato
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    stack = Stack(
+    return Stack(
         f"http://127.0.0.1:{port}",
         database_url,
         admin_token,
@@ -109,16 +132,43 @@ def running_stack(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterato
         log_path,
         process,
     )
-    try:
-        wait_healthy(stack.base_url)
+
+
+def stop_stacks(stacks: list[Stack]) -> None:
+    """SIGTERM every supervisor at once (each stops its children), then wait for each."""
+    for stack in stacks:
+        stack.process.send_signal(signal.SIGTERM)
+    for stack in stacks:
+        try:
+            stack.process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            stack.process.kill()
+            stack.process.wait()
+
+
+@contextmanager
+def running_stack(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+    with running_stacks(tmp, [extra_env or {}], subdirs=False) as (stack,):
         yield stack
+
+
+@contextmanager
+def running_stacks(
+    tmp: Path, envs: list[dict[str, str]], *, subdirs: bool = True
+) -> Iterator[list[Stack]]:
+    """Several whole stacks (one supervisor each, in ``tmp/instance-N``), started together
+    so that their Rasa servers load in parallel; yielded once every one is healthy."""
+    stacks: list[Stack] = []
+    try:
+        for number, env in enumerate(envs):
+            stacks.append(start_stack(tmp / f"instance-{number}" if subdirs else tmp, env))
+        deadline = time.monotonic() + READY_TIMEOUT
+        for stack in stacks:
+            wait_healthy(stack.base_url, max(deadline - time.monotonic(), 1.0))
+        yield stacks
     except BaseException:
-        sys.stderr.write(stack.log()[-6000:])
+        for stack in stacks:
+            sys.stderr.write(stack.log()[-6000:])
         raise
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_stacks(stacks)

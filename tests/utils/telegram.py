@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from bot.config import PROJECT_ROOT
+from tests.utils.chat import remember_written
 from tests.utils.ports import free_port
 
 
@@ -64,6 +65,7 @@ class TelegramUser:
         }
 
     def send(self, text: str) -> None:
+        remember_written(text)
         self.http.post("/sendMessage", json={**self._common(), "text": text}).raise_for_status()
 
     def command(self, text: str) -> None:
@@ -112,3 +114,33 @@ class TelegramUser:
         time.sleep(seconds)
         response = self.http.post("/getUpdates", json={"token": self.token, "chatId": self.chat_id})
         return [u["message"] for u in response.json().get("result", [])]
+
+
+def fail_next(
+    base_url: str,
+    bot_token: str,
+    count: int,
+    status: int = 500,
+    retry_after: int = 0,
+    method: str = "sendMessage",
+) -> None:
+    """Make the bot's next ``count`` calls of ``method`` fail in the emulator, as the Bot
+    API does (``status`` 429 carries ``retry_after``)."""
+    params = {
+        "token": bot_token,
+        "method": method,
+        "count": count,
+        "status": status,
+        "retry_after": retry_after,
+    }
+    httpx.post(f"{base_url}/control/fail", params=params, timeout=10).raise_for_status()
+
+
+def bot_calls(base_url: str, bot_token: str, method: str = "sendMessage") -> dict[str, Any]:
+    """How the bot's calls of ``method`` went: ``failed``, ``ok``, ``pending`` (faults not
+    used yet) and ``log``, a list of ``[milliseconds, status]``."""
+    params = {"token": bot_token, "method": method}
+    response = httpx.get(f"{base_url}/control/calls", params=params, timeout=10)
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result

@@ -31,8 +31,61 @@ function toBotApi(value, key) {
   return value;
 }
 
+// Fault injection, for the tests of the channel's retries (not part of the emulator):
+//   POST /control/fail?token=T&method=sendMessage&count=N&status=500|429[&retry_after=S]
+// makes that bot's next N calls of that method fail as the real Bot API does (a 429 says
+// how long to wait in parameters.retry_after); nothing is stored for a failed call.
+//   GET /control/calls?token=T&method=sendMessage
+//     -> {"failed": n, "ok": n, "pending": n, "log": [[milliseconds, status], ...]}
+const faults = new Map(); // "token/method" -> [{status, retryAfter}, ...] still to fail
+const calls = new Map(); // "token/method" -> {failed, ok, log}
+
+function callsOf(key) {
+  if (!calls.has(key)) calls.set(key, { failed: 0, ok: 0, log: [] });
+  return calls.get(key);
+}
+
+function control(req, res) {
+  const key = `${req.query.token}/${req.query.method || 'sendMessage'}`;
+  if (req.method === 'POST' && req.path === '/control/fail') {
+    const count = Number(req.query.count || 1);
+    const fault = { status: Number(req.query.status || 500), retryAfter: Number(req.query.retry_after || 0) };
+    faults.set(key, [...(faults.get(key) || []), ...Array.from({ length: count }, () => fault)]);
+    res.status(200).type('json').send(JSON.stringify({ ok: true, pending: faults.get(key).length }));
+    return true;
+  }
+  if (req.method === 'GET' && req.path === '/control/calls') {
+    const pending = (faults.get(key) || []).length;
+    res.status(200).type('json').send(JSON.stringify({ ...callsOf(key), pending }));
+    return true;
+  }
+  return false;
+}
+
+function injectFault(req, res) {
+  const match = /^\/bot([^/]+)\/(\w+)$/.exec(req.path);
+  if (!match) return false;
+  const key = `${match[1]}/${match[2]}`;
+  const pending = faults.get(key) || [];
+  const fault = pending.shift();
+  if (!fault) {
+    callsOf(key).ok += 1;
+    callsOf(key).log.push([Date.now(), 200]);
+    return false;
+  }
+  callsOf(key).failed += 1;
+  callsOf(key).log.push([Date.now(), fault.status]);
+  const body = fault.status === 429
+    ? { ok: false, error_code: 429, description: `Too Many Requests: retry after ${fault.retryAfter}`,
+        parameters: { retry_after: fault.retryAfter } }
+    : { ok: false, error_code: fault.status, description: 'Internal Server Error' };
+  res.status(fault.status).type('json').send(JSON.stringify(body));
+  return true;
+}
+
 const originalSendResult = sendResultModule.sendResult;
 sendResultModule.sendResult = (req, res, next) => {
+  if (control(req, res) || injectFault(req, res)) return;
   const json = res.json.bind(res);
   res.json = (body) => {
     const fixed = toBotApi(body);

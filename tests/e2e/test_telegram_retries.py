@@ -1,0 +1,176 @@
+"""The Telegram channel when the Bot API fails: answers refused with a 5xx or a 429 (flood
+control, with ``retry_after``) are sent again after a back-off that honours the wait
+Telegram asks for, so nothing is lost and nothing arrives twice; past the bound, the
+failure is said (to the person, or in the message's delivery state), never hidden.
+
+The real channel (python-telegram-bot 22, polling), the real gateway and database, a
+stand-in engine, and the telegram-test-api emulator made to refuse the bot's next calls
+(``/control/fail`` of tests/utils/telegram_emulator.js): real HTTP, no mock object.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.conversations.models import Channel, Conversation, Delivery, Direction, Message, User
+from bot.db import session_scope
+from bot.gateway import Gateway
+from bot.i18n import gettext
+from bot.messages import OutboundMessage
+from bot.telegram.channel import SEND_ATTEMPTS
+from tests.conftest import migrate
+from tests.utils.fakes import FakeEngine, served
+from tests.utils.telegram import TelegramUser, bot_calls, fail_next, telegram_emulator
+
+pytestmark = [
+    pytest.mark.telegram,
+    # python-telegram-bot 22 warns, in its own RetryAfter constructor, that retry_after will
+    # become a timedelta; the channel reads either form (bot/telegram/channel.py).
+    pytest.mark.filterwarnings("ignore:Deprecated since version v22.2:DeprecationWarning"),
+]
+
+_chat_ids = itertools.count(616161)
+_tokens = itertools.count(1)
+
+
+@dataclass
+class Bot:
+    client: TestClient
+    gateway: Gateway
+    emulator: str
+    token: str
+
+    def calls(self) -> dict:
+        return bot_calls(self.emulator, self.token)
+
+    def fail_next(self, count: int, status: int = 500, retry_after: int = 0) -> None:
+        fail_next(self.emulator, self.token, count, status, retry_after)
+
+    def push(self, user_id: str, text: str) -> int:
+        """A proactive message (reminder, référent), sent in the gateway's own loop."""
+        row_id = self.client.portal.call(  # type: ignore[union-attr]
+            self.gateway.router.push, user_id, OutboundMessage(text=text)
+        )
+        assert row_id is not None
+        return row_id
+
+    def delivery_of(self, message_id: int) -> Delivery:
+        with session_scope(self.gateway.sessions) as session:
+            row = session.get(Message, message_id)
+            assert row is not None
+            return row.delivery
+
+    def messages_of(self, chat_id: int) -> list[Message]:
+        with session_scope(self.gateway.sessions) as session:
+            return list(
+                session.scalars(
+                    select(Message)
+                    .join(Conversation, Conversation.id == Message.conversation_id)
+                    .join(User, User.id == Conversation.user_id)
+                    .where(User.channel == Channel.TELEGRAM, User.external_id == str(chat_id))
+                    .order_by(Message.id)
+                )
+            )
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[str]:
+    with telegram_emulator() as url:
+        yield url
+
+
+@pytest.fixture
+def bot(emulator: str, tmp_path: Path) -> Iterator[Bot]:
+    database_url = f"sqlite:///{tmp_path / 'app.db'}"
+    migrate(database_url)
+    token = f"{900000 + next(_tokens)}:relais-retry-test"  # one bot per test: its own faults
+    settings = Settings(
+        database_url=database_url,
+        admin_api_token="admin-token-for-tests-1234567890",
+        environment="test",
+        telegram_bot_token=token,
+        telegram_base_url=emulator,
+    )
+    with served(settings, FakeEngine()) as client:
+        yield Bot(client, client.gateway, emulator, token)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def person(bot: Bot) -> Iterator[TelegramUser]:
+    user = TelegramUser(bot.emulator, bot.token, next(_chat_ids))
+    yield user
+    user.close()
+
+
+def test_answers_refused_with_5xx_then_429_arrive_once_after_the_wait(
+    bot: Bot, person: TelegramUser
+) -> None:
+    bot.fail_next(2, status=500)
+    person.send("bonjour")
+    (reply,) = person.replies(1, timeout=30)
+    assert reply["text"] == "echo: bonjour"
+    calls = bot.calls()
+    assert (calls["failed"], calls["pending"]) == (2, 0)
+
+    bot.fail_next(1, status=429, retry_after=2)
+    person.send("tu es là ?")
+    (reply,) = person.replies(1, timeout=30)
+    assert reply["text"] == "echo: tu es là ?"
+    (refused_at, refused), (sent_at, sent) = bot.calls()["log"][-2:]
+    assert (refused, sent) == (429, 200)
+    assert sent_at - refused_at >= 1900, "sent again only after Telegram's retry_after"
+
+    assert person.quiet_for(1.5) == [], "nothing arrives twice"
+    rows = bot.messages_of(person.chat_id)
+    inbound = [m for m in rows if m.direction is Direction.INBOUND]
+    outbound = [m for m in rows if m.direction is Direction.OUTBOUND]
+    assert [m.text for m in inbound] == ["bonjour", "tu es là ?"]
+    assert [m.text for m in outbound] == ["echo: bonjour", "echo: tu es là ?"]
+    assert {m.delivery for m in rows} == {Delivery.DONE}
+
+
+def test_a_proactive_message_is_retried_and_recorded_as_delivered(
+    bot: Bot, person: TelegramUser
+) -> None:
+    ref = bot.gateway.router.open_user(Channel.TELEGRAM, str(person.chat_id), "fr")
+    bot.fail_next(1, status=502)
+    bot.fail_next(1, status=429, retry_after=1)
+    started = time.monotonic()
+    message_id = bot.push(ref.user_id, "Rappel : ton rendez-vous est demain à 10 h.")
+    assert time.monotonic() - started >= 1.4, "a back-off, then Telegram's wait"
+    (received,) = person.replies(1, timeout=10)
+    assert received["text"] == "Rappel : ton rendez-vous est demain à 10 h."
+    assert bot.delivery_of(message_id) is Delivery.DONE
+    assert person.quiet_for(1) == []
+    assert bot.calls()["failed"] == 2
+
+
+def test_past_the_bound_the_failure_is_recorded_and_the_person_told(
+    bot: Bot, person: TelegramUser
+) -> None:
+    ref = bot.gateway.router.open_user(Channel.TELEGRAM, str(person.chat_id), "fr")
+    bot.fail_next(SEND_ATTEMPTS, status=500)
+    lost = bot.push(ref.user_id, "Un message que Telegram refuse.")
+    assert bot.delivery_of(lost) is Delivery.FAILED, "kept, and marked for a later try"
+    assert bot.calls()["failed"] == SEND_ATTEMPTS, "bounded: no endless retrying"
+    assert person.quiet_for(0.5) == []
+    # Telegram takes messages again: the next one goes out at once.
+    assert bot.delivery_of(bot.push(ref.user_id, "Et celui-ci passe.")) is Delivery.DONE
+    (received,) = person.replies(1, timeout=10)
+    assert received["text"] == "Et celui-ci passe."
+
+    # An answer refused every time: the person is told plainly, not left in silence.
+    bot.fail_next(SEND_ATTEMPTS, status=500)
+    person.send("allô ?")
+    (told,) = person.replies(1, timeout=30)
+    assert told["text"] == gettext("fr", "unexpected-error")
+    assert [m.text for m in bot.messages_of(person.chat_id) if m.text == "allô ?"] == ["allô ?"]
