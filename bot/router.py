@@ -42,7 +42,10 @@ URGENT_WHILE_WAITING = 0.5
 # The person's rights are never put on hold by a handoff: these requests, written while a
 # person is awaited or holds the conversation, are answered by the gateway at once (the
 # référent still reads the message). Sure enough not to answer a sentence that is not one.
-RIGHTS_WHILE_HELD = frozenset({"data_access_request", "data_deletion_request", "stop_messages"})
+# "stop" only from its button: typed to a référent, "stop" or "coupe" may mean something
+# else entirely, and stopping reminders on a misreading would cost an appointment.
+RIGHTS_WHILE_HELD = frozenset({"data_access_request", "data_deletion_request"})
+RIGHTS_BUTTONS_WHILE_HELD = RIGHTS_WHILE_HELD | {"stop_messages"}
 RIGHTS_CONFIDENCE = 0.8
 HELD_PARSE_SECONDS = 3.0
 
@@ -243,7 +246,7 @@ class ConversationRouter:
             await self.desk.relay_from_user(ref.conversation_id, message_id)
             assert handoff is not None
             intent, confidence = await self._intent_of_held(inbound)
-            right = self._right_while_held(intent, confidence)
+            right = self._right_while_held(intent, confidence, inbound.payload is not None)
             if right is not None:
                 return await self._serve_right(ref, message_id, right, handoff)
             danger = self._danger_while_waiting(handoff, inbound, intent, confidence)
@@ -299,9 +302,10 @@ class ConversationRouter:
         intent = parsed.get("intent") or {}
         return str(intent.get("name") or ""), float(intent.get("confidence") or 0)
 
-    def _right_while_held(self, intent: str, confidence: float) -> str | None:
+    def _right_while_held(self, intent: str, confidence: float, pressed: bool) -> str | None:
         """The rights request (access, erasure, stop) a held message makes, if any."""
-        if intent in RIGHTS_WHILE_HELD and intent in self._services:
+        rights = RIGHTS_BUTTONS_WHILE_HELD if pressed else RIGHTS_WHILE_HELD
+        if intent in rights and intent in self._services:
             return intent if confidence >= RIGHTS_CONFIDENCE else None
         return None
 

@@ -163,3 +163,23 @@ def test_rights_are_answered_even_while_a_person_is_awaited(client: TestClient) 
     assert said(access).startswith("Voici ce que Relais garde sur toi")
     with session_scope(client.gateway.sessions) as session:  # type: ignore[attr-defined]
         assert preferences.stopped(session, user_of(client, person))
+
+
+def test_typed_to_a_referent_only_erasure_and_access_are_taken_as_rights(
+    client: TestClient,
+) -> None:
+    """Typed while a person is awaited, "stop" may mean anything to them: it goes to the
+    référent, and only the button stops reminders; erasure is asked (then confirmed)."""
+    engine: FakeEngine = client.gateway.engine  # type: ignore[attr-defined]
+    engine.parsed_as = {
+        "stop, on arrête de parler de ça": "stop_messages",
+        "effacez tout ce que j'ai écrit": "data_deletion_request",
+    }
+    person = ChatClient(http=client)
+    person.send(payload="/request_human")
+    person.send(payload="/handoff_share_yes")
+    assert person.send("stop, on arrête de parler de ça")["messages"] == []
+    with session_scope(client.gateway.sessions) as session:  # type: ignore[attr-defined]
+        assert not preferences.stopped(session, user_of(client, person))
+    asked = person.send("effacez tout ce que j'ai écrit")
+    assert "/privacy_erase_confirm" in payloads_of(asked)

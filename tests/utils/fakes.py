@@ -42,6 +42,8 @@ class FakeEngine:
         # The age the dialogue knows when it asks for a person (None: the desk asks it).
         self.handoff_age: str | None = "17"
         self.handoff_role = "young"
+        # What the NLU reads in a text (``parse``), for the texts a test chooses.
+        self.parsed_as: dict[str, str] = {}
         # Texts answered with a custom instruction only (as action_ask_gateway does, or the
         # self-assessment's end): text -> custom JSON.
         self.custom_for: dict[str, dict[str, Any]] = {}
@@ -91,7 +93,9 @@ class FakeEngine:
     async def parse(self, text: str) -> dict[str, Any]:
         if not self.up:
             raise EngineUnavailableError
-        name = "urgent_suicidal_thoughts" if "mourir" in text else "greet"
+        name = self.parsed_as.get(text) or (
+            "urgent_suicidal_thoughts" if "mourir" in text else "greet"
+        )
         return {"intent": {"name": name, "confidence": 0.9}, "entities": []}
 
     async def is_ready(self) -> bool:
