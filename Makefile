@@ -166,7 +166,7 @@ clean:
 bench-reminders: setup
 	$(PY) -m bench.reminders $(if $(POSTGRES),--postgres $(POSTGRES))
 
-# The long benchmark profile (about 15 min; `make test` runs a quick one): reply latency
+# The long benchmark profile (15-20 min; `make test` runs a quick one): reply latency
 # through the web chat API against raw Rasa at 1, 10 and 50 conversations at once, peak
 # memory of each process, 20 référents racing for the queue, the reminders benchmark;
 # table in reports/bench.md. Training time comes from the last `make model`; TRAIN=1

@@ -1,7 +1,7 @@
 """Benchmark of the whole stack: reply latency through the gateway against raw Rasa,
 training time, peak memory of each process, and concurrent queue claims.
 
-    python -m bench.stack [--levels 1,10,50] [--messages 200] [--handoffs 40]
+    python -m bench.stack [--levels 1,10,50] [--messages 400] [--rounds 4] [--handoffs 40]
                           [--referents 20] [--train] [--reminders reports/bench-reminders.md]
 
 On a stack of its own (``python -m bot.supervisor`` on free loopback ports, a throwaway
@@ -16,8 +16,9 @@ SQLite database, every rate limit off, the current trained model):
    work is included: session, rate-limit check, recording every message (encrypted) in
    its database, routing. **Raw Rasa**: the same messages to the REST webhook the gateway
    calls (``POST /webhooks/rest/webhook``, same metadata), each conversation its own
-   sender id. Both are warmed up first; the two paths alternate (gateway then Rasa, then
-   Rasa then gateway) so that a change of the machine's load weighs on both. Latency =
+   sender id. Both are warmed up first; the two paths take turns (``rounds`` times:
+   gateway then Rasa, then Rasa then gateway...) so that a change of the machine's load,
+   or a pause of one process, weighs on both. Latency =
    one message's HTTP round trip; errors = HTTP error, timeout, no answer at all, or the
    gateway's "briefly unavailable" answer. The headline is the ratio gateway / Rasa at
    p95 (goal <= 1.15).
@@ -133,13 +134,16 @@ class Profile:
     """How much to measure. ``LONG`` is ``make bench``; ``QUICK`` runs in ``make test``."""
 
     levels: tuple[int, ...] = (1, 10, 50)
-    messages: int = 200  # per path and level, rounded to whole conversations
+    # Per path and level, rounded to whole conversations (at least one per person at
+    # once and per round: 50 at once make 1,600). Enough for a p95 that a pause hitting
+    # every conversation at once does not decide alone.
+    messages: int = 400
     script_length: int = 8
-    rounds: int = 2  # alternations gateway/Rasa per level
+    rounds: int = 4  # turns taken by the two paths per level
     warmup: int = 2  # conversations per path before measuring
     handoffs: int = 40
     referents: int = 20
-    max_seconds: float = 300.0  # per path and level: no new conversation after that
+    max_seconds: float = 300.0  # per path and round: no new conversation after that
 
 
 LONG = Profile()
@@ -222,6 +226,8 @@ class Figures:
     claims: ClaimFigures
     memory: list[Memory]
     training: Training | None = None
+    # Every text the simulated people typed (the tests check none reached a log).
+    written: set[str] = field(default_factory=set)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -338,7 +344,9 @@ async def run_path(
     figures.seconds += time.perf_counter() - started
 
 
-async def measure_latency(stack: Stack, profile: Profile) -> list[Level]:
+async def measure_latency(
+    stack: Stack, profile: Profile, written: set[str] | None = None
+) -> list[Level]:
     rasa_url = f"http://127.0.0.1:{stack.rasa_port}"
     connections = max(profile.levels) + 10
     levels = []
@@ -346,6 +354,8 @@ async def measure_latency(stack: Stack, profile: Profile) -> list[Level]:
         for number in range(profile.warmup):
             await gateway_conversation(gw, script(-1 - number, 8), None)
             await rasa_conversation(raw, script(-1 - number, 8), None)
+            if written is not None:
+                written.update(script(-1 - number, 8))
         index = 0
         for concurrency in profile.levels:
             level = Level(
@@ -365,6 +375,9 @@ async def measure_latency(stack: Stack, profile: Profile) -> list[Level]:
                 for http, conversation, figures in sides:
                     # Both paths get the same conversations (same indexes, same messages).
                     await run_path(http, conversation, figures, per_worker, profile, index)
+                if written is not None:
+                    for number in range(index, index + concurrency * per_worker):
+                        written.update(script(number, profile.script_length))
                 index += concurrency * per_worker
             print(
                 f"[latency] {concurrency} at once: gateway p95 "
@@ -784,9 +797,12 @@ def bench_stack(tmp: Path) -> Iterator[Stack]:
 
 async def measure(stack: Stack, profile: Profile) -> Figures:
     """Everything measured on a running stack (the benchmark's own, or the tests')."""
-    levels = await measure_latency(stack, profile)
+    written: set[str] = set()
+    levels = await measure_latency(stack, profile, written)
     claims = await measure_claims(stack, profile)
-    return Figures(levels, claims, peak_memory(stack.process.pid))
+    # Payloads ("/greet") are buttons, not typed text.
+    typed = {text for text in written if not text.startswith("/")}
+    return Figures(levels, claims, peak_memory(stack.process.pid), written=typed)
 
 
 # --- the table --------------------------------------------------------------------------
@@ -929,6 +945,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--levels", default=",".join(map(str, LONG.levels)))
     parser.add_argument("--messages", type=int, default=LONG.messages)
+    parser.add_argument("--rounds", type=int, default=LONG.rounds)
     parser.add_argument("--handoffs", type=int, default=LONG.handoffs)
     parser.add_argument("--referents", type=int, default=LONG.referents)
     parser.add_argument("--train", action="store_true", help="time a full training first")
@@ -939,6 +956,7 @@ def main() -> None:
     profile = Profile(
         levels=tuple(int(n) for n in args.levels.split(",")),
         messages=args.messages,
+        rounds=args.rounds,
         handoffs=args.handoffs,
         referents=args.referents,
     )
@@ -957,7 +975,7 @@ def main() -> None:
     load_after = os.getloadavg()
     header = [
         f"`python -m bench.stack --levels {args.levels} --messages {args.messages}"
-        f" --handoffs {args.handoffs} --referents {args.referents}"
+        f" --rounds {args.rounds} --handoffs {args.handoffs} --referents {args.referents}"
         + (" --train`" if args.train else "`"),
         f"({started:%Y-%m-%d %H:%M} UTC, {(dt.datetime.now(dt.UTC) - started).seconds / 60:.0f}"
         f" min), model"

@@ -5,11 +5,14 @@ checks that every figure is produced and that nothing failed."""
 from __future__ import annotations
 
 from bench import stack as bench
+from tests.utils.chat import remember_written
 from tests.utils.stack import Stack
 
 
 async def test_the_quick_benchmark_fills_every_row_without_an_error(stack: Stack) -> None:
     figures = await bench.measure(stack, bench.QUICK)
+    for text in figures.written:  # checked absent from the stack's log at its stop
+        remember_written(text)
     figures.training = bench.last_training(bench.DEFAULT_MODEL_CACHE)
 
     (level,) = figures.levels
