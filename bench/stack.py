@@ -228,6 +228,16 @@ class Figures:
     training: Training | None = None
     # Every text the simulated people typed (the tests check none reached a log).
     written: set[str] = field(default_factory=set)
+    cpu: CpuShare | None = None
+
+
+@dataclass
+class CpuShare:
+    """How busy the machine was while measuring, in shares of all its cores."""
+
+    seconds: float
+    ours: float  # the stack and the load generator
+    others: float  # every other process: the noise in the figures
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -798,11 +808,34 @@ def bench_stack(tmp: Path) -> Iterator[Stack]:
 async def measure(stack: Stack, profile: Profile) -> Figures:
     """Everything measured on a running stack (the benchmark's own, or the tests')."""
     written: set[str] = set()
+    started, before = time.monotonic(), cpu_seconds(stack.process.pid)
     levels = await measure_latency(stack, profile, written)
     claims = await measure_claims(stack, profile)
+    after, seconds = cpu_seconds(stack.process.pid), time.monotonic() - started
+    capacity = seconds * len(os.sched_getaffinity(0))
+    ours = after[1] - before[1]
+    share = CpuShare(seconds, ours / capacity, max(0.0, after[0] - before[0] - ours) / capacity)
     # Payloads ("/greet") are buttons, not typed text.
     typed = {text for text in written if not text.startswith("/")}
-    return Figures(levels, claims, peak_memory(stack.process.pid), written=typed)
+    return Figures(levels, claims, peak_memory(stack.process.pid), written=typed, cpu=share)
+
+
+def cpu_seconds(supervisor_pid: int) -> tuple[float, float]:
+    """CPU time used so far by the whole machine (``/proc/stat``, every core) and by the
+    stack and this process (user + system)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    # user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+    values = [int(v) for v in fields[:8]]
+    machine = (sum(values) - values[3] - values[4]) / tick
+    ours = sum(os.times()[:2])
+    for pid in [supervisor_pid, *_descendants(_children(), supervisor_pid)]:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ours += (int(stat[11]) + int(stat[12])) / tick  # utime, stime
+    return machine, ours
 
 
 # --- the table --------------------------------------------------------------------------
@@ -905,6 +938,16 @@ def report(
         "",
         f"Headline, gateway / Rasa at p95 (goal <= 1.15): {headline}.",
         "",
+        *(
+            [
+                f"CPU while measuring ({figures.cpu.seconds:.0f} s): the stack and the"
+                f" load generator {figures.cpu.ours:.0%} of the machine, other processes"
+                f" {figures.cpu.others:.0%} (the noise in these figures).",
+                "",
+            ]
+            if figures.cpu is not None
+            else []
+        ),
         "## Reply latency and throughput",
         "",
         f"Whole conversations of {profile.script_length} messages (`/greet`, a greeting,"
@@ -964,7 +1007,6 @@ def main() -> None:
     if not model.exists():
         raise SystemExit(f"No trained model at {model}: run `make model` first.")
     training = timed_training() if args.train else last_training(args.model_cache)
-    load_before = os.getloadavg()
     started = dt.datetime.now(dt.UTC)
     with (
         tempfile.TemporaryDirectory(prefix="relais-bench-") as tmp,
@@ -972,7 +1014,6 @@ def main() -> None:
     ):
         figures = asyncio.run(measure(stack, profile))
     figures.training = training
-    load_after = os.getloadavg()
     header = [
         f"`python -m bench.stack --levels {args.levels} --messages {args.messages}"
         f" --rounds {args.rounds} --handoffs {args.handoffs} --referents {args.referents}"
@@ -981,8 +1022,7 @@ def main() -> None:
         f" min), model"
         f" `{model.name}`, SQLite, every process on this machine (the load generator too).",
         "",
-        f"Machine: {machine()}. Load average (1 min) {load_before[0]:.2f} before,"
-        f" {load_after[0]:.2f} after.",
+        f"Machine: {machine()}.",
     ]
     text = report(
         figures, profile, header, reminders_table(args.reminders) if args.reminders else None

@@ -77,8 +77,8 @@ def export_link(base_url: str, said: str) -> str:
         reply = person.send(payload="/data_access_request")
     finally:
         person.close()
-    match = LINK.search(reply["messages"][-1]["text"])
-    assert match is not None, reply
+    # The summary, the link, then the person's choices: the link is one of them.
+    (match,) = [m for m in (LINK.search(x["text"] or "") for x in reply["messages"]) if m]
     return match.group(1)
 
 

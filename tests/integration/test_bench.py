@@ -38,6 +38,7 @@ async def test_the_quick_benchmark_fills_every_row_without_an_error(stack: Stack
         "supervisor",
     ]
     assert all(m.peak_kb > 0 for m in figures.memory)
+    assert figures.cpu is not None
 
     text = bench.report(figures, bench.QUICK, ["quick profile"])
     rows = [line for line in text.splitlines() if line.startswith("| 2 |")]
