@@ -31,8 +31,10 @@ from bot.messages import (
     SenderName,
 )
 from bot.self_assessment import store as self_assessment_store
-from dialogues.knowledge.base import load_facts
+from dialogues.knowledge.base import load_facts, response_text
 from handoff.levels import level_of
+from nlu.components.danger import danger_in
+from nlu.components.normalise import normalise
 
 logger = logging.getLogger(__name__)
 
@@ -298,7 +300,10 @@ class ConversationRouter:
             # keep the person waiting for a check that rarely finds anything.
             parsed = await asyncio.wait_for(self._engine.parse(inbound.text), HELD_PARSE_SECONDS)
         except (EngineUnavailableError, TimeoutError):
-            return "", 0.0  # the message is kept for the référent either way
+            # The message is kept for the référent either way; a danger said in plain words
+            # still gets its numbers without the engine (the same lexicon as the NLU's).
+            danger = danger_in(normalise(inbound.text)[0])
+            return (danger, 1.0) if danger else ("", 0.0)
         intent = parsed.get("intent") or {}
         return str(intent.get("name") or ""), float(intent.get("confidence") or 0)
 
@@ -353,6 +358,9 @@ class ConversationRouter:
                 logger.warning("empty reply while the action server is down")
                 raise EngineUnavailableError
         except EngineUnavailableError:
+            danger = _danger_without_engine(inbound, trigger)
+            if danger is not None:
+                return await self._urgent_without_engine(ref, message_id, danger, trigger, notice)
             facts = load_facts()
             unavailable = OutboundMessage(
                 text=gettext(
@@ -410,6 +418,35 @@ class ConversationRouter:
         if after is not None:
             await after()
         return result
+
+    async def _urgent_without_engine(
+        self,
+        ref: UserRef,
+        message_id: int,
+        danger: str,
+        trigger: str | None,
+        notice: OutboundMessage | None,
+    ) -> RouteResult:
+        """The engine is down and the message says a danger: the gateway gives that
+        danger's numbers first, in the dialogue's own words, and raises the urgent request
+        itself. A person in danger never depends on the engine being up."""
+        logger.warning("engine unavailable: urgent answer given by the gateway (%s)", danger)
+        messages = [
+            OutboundMessage(text=response_text(f"utter_{danger}", ref.locale), sender="system"),
+            OutboundMessage(text=gettext(ref.locale, "engine-unavailable-urgent"), sender="system"),
+        ]
+        instruction = {"priority": "urgent", "reason": danger, "place": None, "age": None}
+        with session_scope(self._sessions) as session:
+            if trigger is None:
+                store.set_delivery(session, message_id, Delivery.ENGINE_UNAVAILABLE)
+            desk_reply = self.desk.request(session, ref, instruction)
+            messages = [*messages, *desk_reply.messages]
+            if notice is not None:
+                messages = with_notice(messages, notice, {"handoff": instruction})
+            store.record_outbound(session, ref.conversation_id, messages, reply_to_id=message_id)
+            handoff = self.desk.state(session, ref.conversation_id)
+        await self.desk.publish(desk_reply)
+        return RouteResult(messages=messages, handoff=handoff)
 
     def _serve(self, session: Session, ref: UserRef, request: dict[str, Any]) -> ButtonAnswer:
         intent = str(request.get("intent") or "")
@@ -469,6 +506,16 @@ class ConversationRouter:
             with session_scope(self._sessions) as session:
                 store.set_delivery(session, row_id, delivery)
         return row_id
+
+
+def _danger_without_engine(inbound: InboundMessage, trigger: str | None) -> str | None:
+    """The urgent intent to answer without the engine: the danger a held message was read
+    as, or one the words of a new message plainly say."""
+    if trigger is not None:
+        return trigger if level_of(trigger) == "urgent" else None
+    if not inbound.text:
+        return None
+    return danger_in(normalise(inbound.text)[0])
 
 
 def with_notice(

@@ -36,6 +36,9 @@ REGISTERS = ("tu", "vous")
 SOURCE_LABEL = {"fr": "Source", "en": "Source"}
 # What else decides the trained model: the custom components and the engine's versions.
 MODEL_INPUTS = [NLU / "components", ROOT / "requirements" / "engine.lock"]
+# Read at run time by a component that learns nothing (DangerLexicon): a change to it takes
+# effect at the next start of the engine, with no new model.
+RUNTIME_ONLY = {NLU / "components" / "danger.py"}
 
 
 class _Dumper(yaml.SafeDumper):
@@ -207,6 +210,7 @@ def content_hash(out: Path) -> str:
     named = [(p.relative_to(out), p) for p in out.rglob("*") if p.is_file() and p.name != "HASH"]
     for extra in MODEL_INPUTS:
         paths = sorted(extra.rglob("*.py")) if extra.is_dir() else [extra]
+        paths = [p for p in paths if p not in RUNTIME_ONLY]
         named += [(p.relative_to(ROOT), p) for p in paths]
     for name, path in sorted(named):
         sha.update(str(name).encode())

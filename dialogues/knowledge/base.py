@@ -128,3 +128,23 @@ def rendered_answer(topic: Topic, language: str, parent: bool, facts: dict[str, 
     if len(text) > MAX_ANSWER:
         raise KnowledgeError(f"{topic.name}: {language} answer is {len(text)} > {MAX_ANSWER} chars")
     return text
+
+
+RESPONSES_DIR = KNOWLEDGE_DIR.parent / "responses"
+
+
+@cache
+def _hand_written() -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(RESPONSES_DIR.glob("*.yml")):
+        found.update(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    return found
+
+
+def response_text(name: str, language: str, parent: bool = False) -> str:
+    """One hand-written response (dialogues/responses/) with its facts filled in: what the
+    dialogue says, for the gateway to say the same words when the engine cannot."""
+    entry = _hand_written()[name]
+    language = language if language in LANGUAGES else LANGUAGES[0]
+    key = f"parent_{language}" if parent and entry.get(f"parent_{language}") else language
+    return fill_facts(str(entry[key]).strip(), load_facts(), f"{name}.{key}")

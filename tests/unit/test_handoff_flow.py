@@ -453,3 +453,49 @@ def test_people_waiting_see_their_position_move_without_a_message(client: TestCl
         "handoff": {"status": "waiting", "priority": "normal", "position": 1}
     }
     assert len(pushed_to(client, second)) == before, "a status, not a chat message"
+
+
+def test_engine_down_a_danger_still_gets_its_numbers_and_a_person(
+    client: TestClient, engine: FakeEngine
+) -> None:
+    person = Person(client)
+    alice = referent(client, "alice@example.org")
+    engine.up = False
+    reply = person.send("je dors dehors ce soir, mes parents m'ont mis à la porte")
+    first = reply["messages"][0]
+    assert first["text"].startswith("📞"), "numbers first"
+    assert "115" in first["text"][:80]
+    assert "souci technique" in reply["messages"][1]["text"]
+    assert [b["payload"] for b in reply["messages"][-1]["buttons"]] == [
+        "/handoff_share_yes",
+        "/handoff_share_no",
+    ]
+    assert reply["handoff"]["priority"] == "urgent"
+    assert [w["priority"] for w in alice.queue()["waiting"]] == ["urgent"]
+    with session_scope(client.gateway.sessions) as session:  # type: ignore[attr-defined]
+        kept = next(m for m in session.scalars(select(Message)) if m.text.startswith("je dors"))
+        assert kept.delivery is Delivery.ENGINE_UNAVAILABLE, "kept, and said the engine missed it"
+
+
+def test_engine_down_an_ordinary_question_is_kept_and_nobody_is_called(
+    client: TestClient, engine: FakeEngine
+) -> None:
+    person = Person(client)
+    alice = referent(client, "alice@example.org")
+    engine.up = False
+    reply = person.send("je me tape 2h de transport pour aller au CFA")
+    assert "indisponible" in texts(reply)
+    assert reply["handoff"] is None
+    assert alice.queue()["waiting"] == []
+
+
+def test_engine_down_while_waiting_a_danger_still_becomes_urgent(
+    client: TestClient, engine: FakeEngine
+) -> None:
+    person = Person(client)
+    person.send(payload="/request_human")
+    person.send(payload="/handoff_share_yes")
+    engine.up = False
+    reply = person.send("en fait j'ai envie de mourir")
+    assert "3114" in reply["messages"][0]["text"][:60]
+    assert reply["handoff"]["priority"] == "urgent"

@@ -1,0 +1,247 @@
+"""Danger lexicon: phrases that mean a young person may be in danger right now.
+
+A safety net under the statistical classifier, not a replacement: when the words of a
+message plainly say suicide, a night outside, violence or hunger with no money, the
+message is read as the matching ``urgent_*`` intent even if DIET hesitated. A missed
+danger costs far more than an extra "are you safe?" handled by a person, but every
+pattern here is still checked against every non-urgent training and held-out example
+(``tests/unit/test_danger_lexicon.py``) so that it never fires on ordinary questions
+("je me tape 2 h de transport", "ça me tape sur les nerfs", "je suis à la rue en maths").
+
+Pure Python with no Rasa import, so it is unit-tested in either runtime and the gateway
+may use it too.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Dict, List, Optional, Pattern
+
+SUICIDAL = "urgent_suicidal_thoughts"
+NO_SHELTER = "urgent_no_shelter"
+VIOLENCE = "urgent_violence"
+NO_FOOD_MONEY = "urgent_no_food_money"
+
+# Patterns run on folded text: lowercase, no accents, straight apostrophes, one space.
+# Who may hurt someone, as people write it (after SMS normalisation and folding).
+_PERSON = (
+    r"(pere|mere|daron|daronne|darons|parents|reuf|frere|soeur|beau-pere|beau pere|belle-mere|"
+    r"copain|copine|mec|ex|patron|patronne|chef|cheffe|tuteur|tutrice|maitre d'apprentissage|"
+    r"maitre de stage|oncle|tante|cousin|cousine|grand-pere|prof|collegue|collegues|voisin|"
+    r"entraineur|coach|il|elle|ils|elles|on)"
+)
+_HURT = (
+    r"(frappe|frape|frappent|frappait|bat|battent|battait|cogne|cognent|tabasse|tabassent|"
+    r"gifle|giflent|etrangle|viole|violent|agresse|agressent|harcele|harcelent|defonce|"
+    r"tape|tapent|tapait|touche|touchent|pousse|secoue|brule|menace|menacent)"
+)
+_HURT_DONE = (
+    r"(frappee?|battue?|tabassee?|giflee?|etranglee?|violee?|agressee?|harcelee?|cognee?|"
+    r"tapee?|touchee?|poussee?|jetee? contre|secouee?|brulee?|attrapee?|coincee?|forcee?|"
+    r"defoncee?|embrassee? de force|serre le cou)"
+)
+_MONEY = r"(sou|sous|centime|centimes|euro|euros|argent|thune|thunes|tune|rond|ronds)"
+
+_PATTERNS: Dict[str, List[str]] = {
+    SUICIDAL: [
+        r"\bsuicid",
+        r"(?<!menace de )(?<!menacee de )(?<!menace )\b(me|se) (tuer|pendre|jeter (sous|du haut|par la fenetre))\b",
+        r"\bme (foutre|fous) en l'air\b",
+        r"\benvie? de (mourir|crever|disparaitre)\b",
+        r"\b(veux|veu|ve|jve|jveux|jveu|voudrais|veut|voulait|aimerais|vais|va|allait) (mourir|crever)\b",
+        r"\b(veux|voudrais|aimerais|vais|va) disparaitre\b",
+        r"\b(plus|plu|pas|aucune) envie? (de vivre|d'etre (en vie|la|vivante?))\b",
+        r"\b(veux|veut|voudrais) plus (vivre|etre (en vie|la))\b",
+        r"\b(fatiguee?|marre|lassee?) de vivre\b",
+        r"\b(raison|interet|force|sens) de continuer( a vivre)?\b",
+        r"\ba quoi bon vivre\b",
+        r"\bmettre fin a (mes|ses|tes|ma|sa) (jours|vie)\b",
+        r"\bmets? fin a (tout|ma vie|mes jours)\b",
+        r"\ben finir avec (tout|la vie|ma vie|cette vie|moi)\b",
+        r"\b(veux|vais|voudrais|aimerais|envie d'|envie de|allait|va) ?en finir\b(?! avec)",
+        r"\ben finir\W*$",
+        r"\b(c'est|ce sera) (fini|la fin) pour moi\s*([,.!?]|$)",
+        r"\bplus rien ne me retient\b",
+        r"\bpartir pour toujours\b",
+        r"\b(mieux|mieux vivre) sans moi\b",
+        r"\bjamais etre nee?\b",
+        r"\b(plus|jamais) (me|se) reveiller\b",
+        r"\b(m'endormir|dormir) (pour toujours|et (ne )?(plus|jamais)( me)? reveiller)\b",
+        r"\bcomment (mourir|me tuer|se tuer|se pendre|me pendre|en finir)\b",
+        r"\bmourir sans souffrir\b",
+        r"\bpense a la mort\b",
+        r"\bparle de (mourir|la mort|se tuer|disparaitre)\b",
+        r"\bissue a part la mort\b",
+        r"\bmourir\b.*\b(plus simple|la solution|serait mieux)\b",
+        r"\bvais faire une (grosse )?connerie\b",
+        r"\b(pris|avale|prendre|avaler) (plein|trop|beaucoup|toute la boite|toutes? mes|tous mes)"
+        r"( de| des)? (medicaments|medocs|cachets|pilules)\b",
+        r"\bcombien de (cachets|medicaments|medocs|pilules)\b",
+        r"\ben aurai plus besoin\b",
+        r"\bdire adieu\b",
+        r"\bme (coupe|couper|scarifie|scarifier|mutile|mutiler)\b"
+        r"(?! (les|la|le|mes|ma) (cheveux|frange|ongles|barbe|parole))",
+        r"\bme suis (encore )?(coupee?|brulee?|griffee?) (les|le|la|mes) (bras|poignets?|cuisses?|veines|peau)\b",
+        r"\b(ouvert|ouvrir|taillade|tailler) les veines\b",
+        r"\bcoupures sur (les|ses|mes) (bras|poignets|cuisses)\b",
+        r"\bme (brule|griffe|tape la tete)\b.*\b(expres|au sang|jusqu'au sang|saigner)\b",
+        r"\bscarif",
+        r"\bcacher (les|mes|ses) (marques|cicatrices|coupures) sur (mes|les|ses) (bras|poignets|cuisses)\b",
+        r"\bentailles?\b",
+        r"\b(me|se) (faire|fais|fait) du mal\b",
+        r"\b(lettre|message) d'adieu\b",
+        r"\bsi (j'etais|je n'etais) (plus|pas) la\b",
+        r"\bsi je (mourais|disparaissais|meurs|me tuais)\b",
+        r"\b(kill(ing)? (myself|himself|herself)|end(ing)? (my|his|her) life|take my (own )?life|"
+        r"want to die|wanna die|self[- ]?harm|cut(ting)? myself|hurt(ing)? myself|end it all|"
+        r"disappear forever|never wake up|no point (in )?living|better off without me|"
+        r"goodbye letter|suicide note|took (a lot of|all my|too many) pills)\b",
+        r"\b(don't|dont|do not|doesn't|does not) want to (live|be alive|be here|exist)\b",
+        r"\bwish i (wasn't|was not|weren't|were not) (here|alive|born)\b",
+        r"\brather not (be around|exist|be alive)\b",
+        r"\bgave (my things|everything|all my stuff) away\b",
+    ],
+    NO_SHELTER: [
+        r"\b(dors|dor|jdors|jdor|dormir|dormi|dort|dormons|dorment|passe (mes|la|les) nuits?|"
+        r"passer (mes|la|les) nuits?) (dehors?|sous un pont|a la (rue|gare)|aux urgences|sur un banc|"
+        r"dans (la|ma|une|sa|le|un|les|des|mon|son) (rue|voiture|bagnole|gare|metro|parc|bois|cave|"
+        r"parking|abri|abri bus|hall|halls|squat|tente|cage d'escalier|escalier|toilettes|urgences))",
+        r"\b(suis|sommes|est|me retrouve|se retrouve|retrouvee?) a la rue\b(?! en)",
+        r"\b(mise?|mettre|jetee?s?|jeter|viree?s?|virer|chassee?s?|chasser|foutue?|foutre|tej) "
+        r"(a la porte|dehors|de (la maison|l'appart|chez (moi|nous|lui|elle)))\b",
+        r"\b(nul(le)? part|aucun endroit|pas d'endroit|aucun toit|pas de toit)( ou| pour)? "
+        r"(aller|dormir|me loger|loger|passer la nuit)\b",
+        r"\b(sais|sait) pas ou (je vais |elle va |il va |on va )?(aller )?(dormir|passer la nuit)\b",
+        r"\bdors ou (ce soir|cette nuit)\b",
+        r"\bplus de (toit|logement)\b",
+        r"\bsans logement (ce soir|cette nuit)\b",
+        r"\bsans[- ](abri|domicile)\b",
+        r"\bsdf\b",
+        r"\bpersonne (peut|pour|ne peut) m'heberger\b",
+        r"\bdit de (degager|(ne )?(plus jamais|plus|pas) (revenir|rentrer))\b",
+        r"\bchangee? (les|la) serrures?\b",
+        r"\b115\b.*\b(pas de place|repond pas|complet|plein)\b",
+        r"\bfoyer est (plein|complet)\b",
+        r"\b(vis|vit|habite) dans (ma|sa|une) (voiture|bagnole|tente)\b",
+        r"\bremettre les pieds a la maison\b",
+        r"\b(homeless|nowhere to (sleep|go|stay)|no place to (sleep|stay)|"
+        r"sleeping (outside|rough|on the street|in my car|in a park)|on the streets|no home|"
+        r"threw me out|thrown out|living (out of|in) my car|live in my car)\b",
+        r"\bkicked (me )?out\b(?! of (school|class|college|uni|the))",
+    ],
+    VIOLENCE: [
+        r"\b"
+        + _PERSON
+        + r" (me|m'|ma|le|la) ?"
+        + _HURT
+        + r"\b(?! sur (les nerfs|le systeme))(?! (a|au|aux) )",
+        r"\b" + _PERSON + r" (m'a|m'ont|ma|l'a|l'ont) " + _HURT_DONE + r"\b",
+        r"(?<!je )\b(me|m') ?(frappe|frappent|frappait|battent|battait|cogne|cognent|"
+        r"tabasse|tabassent|gifle|giflent|etrangle|viole|violent|agresse|agressent|harcele|"
+        r"harcelent|tape dessus|tapent dessus)\b(?! sur (les nerfs|le systeme))",
+        r"(?<!je )\bme bat\b(?! (a|au|aux) )",
+        r"\bm'(a|ont|avait|avaient) (frappee?|battue?|tabassee?|giflee?|etranglee?|violee?|"
+        r"agressee?|harcelee?|cognee?|tapee?|forcee?|defoncee?)\b",
+        r"\b(me|jme|se|te) (fais|fait|suis fait|suis faite|faire) (taper|frapper|tabasser|agresser|violer|"
+        r"harceler|cogner|battre|racketter|menacer|insulter)\b",
+        r"\b(pour|va|vont|veut|veulent) (encore )?me (taper|frapper|tabasser|defoncer|casser)\b",
+        r"\b(suis|est) (battue?|harcelee?|frappee?|violee?|agressee?)\b",
+        r"\bvictime de (harcelement|violences?|viol|coups)\b",
+        r"\bc'est du harcelement\b",
+        r"\b(violee?|viol|agresse?e? sexuellement|agression sexuelle|attouchements?|"
+        r"harcelement (sexuel|scolaire)|abus sexuels?|inceste)\b",
+        r"\bleve (souvent )?la main sur\b",
+        r"\b(mis|mise|met|mettre|donne|donner) (une|des) (gifle|gifles|claque|claques|baffe|baffes|"
+        r"beigne|beignes|coup|coups)\b",
+        r"\b(prends|prend|prendre|recois) des coups\b",
+        r"\bles coups tous les\b",
+        r"\b(devient|est|sont) violente?s? avec (moi|nous|elle|lui)\b",
+        r"\b(cache|cacher) (mes|les|ses) bleus\b",
+        r"\b(bleus partout|rentre avec des bleus)\b",
+        r"\bcontre (le|un) mur\b",
+        r"\bde force\b",
+        r"\bme (fait|fais) des (trucs|choses)\b.*\b(veux pas|secret|seule?s?)\b",
+        r"\bvient dans ma chambre (la nuit|quand)\b",
+        r"\b(mains aux fesses|messages sexuels|trucs sexuels|choses sexuelles|nudes|fait chanter|"
+        r"chantage)\b",
+        r"\bphotos de moi (nue?|en sous-vetements|en sous vetements)\b",
+        r"\bmenac\w* (de mort|avec un couteau|de (diffuser|publier|me tuer|me frapper|me casser|me defoncer))\b",
+        r"\bmenaces de mort\b",
+        r"\bcasser (la gueule|les dents)\b",
+        r"\bcoups? de (pied|poing|couteau|ceinture)\b",
+        r"\b(m'oblige|me force|m'obligent|me forcent) a (lui )?(coucher|faire des (choses|trucs)|"
+        r"rester enfermee?|l'embrasser|le toucher|me deshabiller|envoyer des photos)\b",
+        r"\bm'enferme\b",
+        r"\b(he|she|they|dad|father|mum|mom|mother|boyfriend|girlfriend|boss|stepdad|stepfather|"
+        r"brother|uncle|craftsman|teacher) (beats|hits|abuses|rapes|touches|slaps|touched|slapped|"
+        r"forces) me\b",
+        r"\b(raped|sexually (harassed|assaulted|abused)|being (harassed|bullied|abused)|hit by my|"
+        r"threaten(ing|ed|s)? (me|to hurt|to kill)|blackmail\w*|slap(s|ped)? me|comes into my room)\b",
+    ],
+    NO_FOOD_MONEY: [
+        r"\b(rien|plus rien|pas) (a|de quoi|pour) (manger|bouffer)\b",
+        r"\bplus de quoi (manger|nourrir)\b",
+        r"\b(pas|plus) de quoi payer (a manger|un repas|les courses)\b",
+        r"\bpeux (rien|pas|plus) (m'|me )?acheter (a|de quoi) manger\b",
+        r"\b(pas|rien|rien pu|plus) mange (depuis|de la journee|aujourd'hui)\b",
+        r"\bmange (plus|pas) depuis\b",
+        r"\b(ventre vide|rien dans le ventre|fouille les poubelles|colis alimentaire)\b",
+        r"\bcreve la dalle\b",
+        r"\bbesoin urgent de nourriture\b",
+        r"\b(saute|sauter) (des|les|le) repas\b",
+        r"\bplus rien (pour|a) (nourrir|manger)\b",
+        r"^(j'ai|jai) (vraiment |tellement |trop )?faim\W*$",
+        r"\b(haven't|have not|havent|didn't|did not) eaten\b.*\b(today|all day|since|days)\b",
+        r"\b(nothing|no food) to eat\b",
+        r"\b(out of|no) (money and food|food and money)\b",
+        r"\b(can't|cannot) afford food\b",
+        r"\bskip meals\b",
+        r"\bonly had water\b",
+    ],
+}
+
+COMPILED: Dict[str, List[Pattern[str]]] = {
+    intent: [re.compile(p) for p in patterns] for intent, patterns in _PATTERNS.items()
+}
+
+# Hunger and no money at all, each said anywhere in the message: together they are urgent,
+# alone they are a question about aid ("y a des aides, j'ai plus d'argent pour le permis").
+HUNGER = re.compile(
+    r"\b(faim|dalle|manger|mange|bouffe|bouffer|nourriture|nourrir|repas|frigo|placards|"
+    r"courses|lait pour mon bebe|hungry|starving|eaten|food|meal|meals|fridge)\b"
+)
+NO_MONEY = re.compile(
+    r"\b((pas|plus|pu|plu|sans|ni|0|zero) ?(un |une |1 |d'|de |d' )?" + _MONEY + r"|0 ?(€|e\b)|"
+    r"(compte|solde) (est )?a (zero|0|decouvert|-)|(rien|0) sur (le|mon) compte|ni sur le compte|"
+    r"a sec|fauchee?|carte (passe|marche) plus|reste (\d+|un|deux|trois) (euros?|€)|"
+    r"plus rien|j'ai rien|broke|no money|zero money|out of money|can't pay|cannot pay|declined|"
+    r"account is empty|single euro)(?!\w)"
+)
+
+_APOSTROPHES = str.maketrans({"’": "'", "`": "'", "´": "'", "ʼ": "'"})
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """Lowercase, strip accents, straighten apostrophes and squeeze spaces."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES).lower())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _SPACES.sub(" ", plain).strip()
+
+
+def danger_in(text: str) -> Optional[str]:
+    """The urgent intent the words of this text plainly say, or None.
+
+    Checked in a fixed order (suicide first): a message naming two dangers goes to the one
+    whose numbers matter most.
+    """
+    folded = fold(text)
+    if not folded:
+        return None
+    for intent in (SUICIDAL, VIOLENCE, NO_SHELTER, NO_FOOD_MONEY):
+        if any(pattern.search(folded) for pattern in COMPILED[intent]):
+            return intent
+        if intent == NO_FOOD_MONEY and HUNGER.search(folded) and NO_MONEY.search(folded):
+            return NO_FOOD_MONEY
+    return None

@@ -1,0 +1,80 @@
+"""Rasa component: the danger lexicon as a safety net under the intent classifier.
+
+Runs after DIET and before the FallbackClassifier (see nlu/config.yml). When the words of
+a message plainly say a danger (``nlu.components.danger``) and the classifier's top
+intent is not urgent, the matching urgent intent is put first with a confidence above the
+fallback threshold, so the urgent rule answers with the numbers and raises the handoff.
+When DIET already chose an urgent intent, its choice stands: every urgent intent raises
+the same urgent handoff and DIET reads the whole message.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from nlu.components.danger import danger_in
+
+URGENT_PREFIX = "urgent_"
+INTENT_RANKING = "intent_ranking"
+# Set on the parsed message so that logs of a parse (never its text) say why it was urgent.
+MATCHED_KEY = "danger_lexicon"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class DangerLexicon(GraphComponent):
+    """Reads plainly stated dangers as their urgent intent."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        # Above the FallbackClassifier threshold, below a confident DIET prediction.
+        return {"confidence": 0.9}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self._confidence = float(config.get("confidence", 0.9))
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "DangerLexicon":
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._check(message)
+        return messages
+
+    def _check(self, message: Message) -> None:
+        text: Optional[str] = message.get(TEXT)
+        if not text:
+            return
+        intent = message.get(INTENT) or {}
+        top = intent.get(INTENT_NAME_KEY) or ""
+        if top.startswith(URGENT_PREFIX):
+            return
+        danger = danger_in(text)
+        if danger is None:
+            return
+        # The danger goes first at a fixed confidence; the rest keep their order and share
+        # what is left, so the fallback's ambiguity check sees a clear first choice.
+        chosen = {INTENT_NAME_KEY: danger, PREDICTED_CONFIDENCE_KEY: self._confidence}
+        others = [r for r in message.get(INTENT_RANKING) or [] if r.get(INTENT_NAME_KEY) != danger]
+        total = sum(float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0) for r in others)
+        scale = (1.0 - self._confidence) / total if total > 0 else 0.0
+        ranking = [
+            {**r, PREDICTED_CONFIDENCE_KEY: float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0) * scale}
+            for r in others
+        ]
+        message.set(INTENT, chosen, add_to_output=True)
+        message.set(INTENT_RANKING, [chosen, *ranking], add_to_output=True)
+        message.set(MATCHED_KEY, True, add_to_output=True)

@@ -1,0 +1,119 @@
+"""The danger lexicon on its own: it reads plainly stated dangers, and nothing else.
+
+The lexicon runs after the classifier (nlu/components/danger_lexicon.py). A false alarm
+sends an ordinary question to the urgent queue, so every non-urgent example the assistant
+is trained or evaluated on is checked here against every pattern.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dialogues.build import build
+from nlu.components.danger import (
+    NO_FOOD_MONEY,
+    NO_SHELTER,
+    SUICIDAL,
+    VIOLENCE,
+    danger_in,
+    fold,
+)
+from nlu.components.normalise import normalise
+
+ROOT = Path(__file__).resolve().parents[2]
+ANNOTATION = re.compile(r"\[([^\]]*)\](\([^)]*\)|\{[^}]*\})")
+
+
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        ("je pense à mettre fin à mes jours", SUICIDAL),
+        ("J’ai plus envie de vivre", SUICIDAL),
+        ("jveux me foutre en l'air", SUICIDAL),
+        ("j'ai pris toute la boîte de cachets", SUICIDAL),
+        ("I want to end it all", SUICIDAL),
+        ("je dors dans ma voiture depuis lundi", NO_SHELTER),
+        ("mes parents m'ont mis à la porte", NO_SHELTER),
+        ("je sais pas où dormir ce soir", NO_SHELTER),
+        ("I got kicked out and I'm homeless", NO_SHELTER),
+        ("mon beau-père me frappe", VIOLENCE),
+        ("mon patron m'a touchée alors que je voulais pas", VIOLENCE),
+        ("je me fais harceler au lycée", VIOLENCE),
+        ("my boss slapped me", VIOLENCE),
+        ("j'ai faim et pas un centime", NO_FOOD_MONEY),
+        ("plus rien à manger et le compte est à zéro", NO_FOOD_MONEY),
+        ("je fouille les poubelles pour manger", NO_FOOD_MONEY),
+        ("I have no money and nothing to eat", NO_FOOD_MONEY),
+    ],
+)
+def test_a_plainly_stated_danger_is_read_as_its_urgent_intent(message: str, danger: str) -> None:
+    assert danger_in(normalise(message)[0]) == danger
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "je me tape 2h de transport pour aller au CFA",
+        "ça me tape sur les nerfs ce patron",
+        "je suis à la rue en maths",
+        "je me suis coupé les cheveux",
+        "mon frère me bat à fifa",
+        "c'est fini pour moi l'apprentissage, je veux arrêter",
+        "j'ai plus d'argent pour payer le permis, y a des aides ?",
+        "je cherche un logement pour la rentrée",
+        "ma mère m'oblige à faire mes devoirs",
+        "j'ai hâte d'en finir avec les examens",
+        "pas de souci pour manger à midi",
+        "I was kicked out of school",
+        "beats me, no idea",
+        "",
+        "🙂🙂🙂",
+    ],
+)
+def test_everyday_words_near_a_danger_are_not_one(message: str) -> None:
+    assert danger_in(normalise(message)[0]) is None
+
+
+def test_suicide_goes_first_when_two_dangers_are_said() -> None:
+    assert danger_in("je dors dehors et j'ai envie de mourir") == SUICIDAL
+
+
+def test_folding_removes_accents_case_and_curly_apostrophes() -> None:
+    assert fold("  J’AI   Été  ") == "j'ai ete"
+
+
+def _examples(path: Path) -> list[tuple[str, str]]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    found = []
+    for block in data.get("nlu", []):
+        if "intent" not in block:
+            continue
+        for line in block["examples"].splitlines():
+            line = line.strip()
+            if line.startswith("- "):
+                found.append((block["intent"], ANNOTATION.sub(r"\1", line[2:])))
+    return found
+
+
+def test_no_non_urgent_example_sets_it_off(tmp_path: Path) -> None:
+    out = tmp_path / "rasa"
+    build(out)
+    files = sorted((out / "data" / "nlu").glob("*.yml")) + sorted(
+        (out.parent / "heldout").glob("*.yml")
+    )
+    checked = 0
+    fired = []
+    for path in files:
+        for intent, text in _examples(path):
+            if intent.startswith("urgent_"):
+                continue
+            checked += 1
+            danger = danger_in(normalise(text)[0])
+            if danger:
+                fired.append(f"{intent} -> {danger}: {text}")
+    assert checked > 3000
+    assert fired == []
