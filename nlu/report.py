@@ -88,7 +88,44 @@ def evaluate(results: Path) -> Evaluation:
     )
 
 
-def render(evaluations: list[Evaluation]) -> str:
+SWEEP = (0.45, 0.5, 0.55, 0.6, 0.7, 0.8)
+
+
+def threshold_sweep(results: Path) -> list[str]:
+    """What each fallback threshold would do on this run: the share of right answers it
+    would turn into "not understood" against the share of wrong ones it would catch.
+
+    Below the threshold in use, Rasa already answered ``nlu_fallback``: the sweep starts
+    there. Urgent messages are left out: the urgent rule answers them at any confidence.
+    """
+    rows: list[tuple[bool, float]] = []
+    for name, right in (("intent_successes.json", True), ("intent_errors.json", False)):
+        for item in _load(results / name) or []:
+            prediction = item.get("intent_prediction") or {}
+            if str(item.get("intent", "")).startswith(URGENT_PREFIX):
+                continue
+            if prediction.get("name") == "nlu_fallback":
+                continue
+            rows.append((right, float(prediction.get("confidence") or 0.0)))
+    rights = [c for ok, c in rows if ok]
+    wrongs = [c for ok, c in rows if not ok]
+    if not rights:
+        return []
+    lines = [
+        "",
+        f"Fallback threshold sweep ({len(rights)} right, {len(wrongs)} wrong, non-urgent):",
+        "",
+        "| threshold | right answers lost | wrong answers caught |",
+        "|---|---|---|",
+    ]
+    for t in SWEEP:
+        lost = sum(c < t for c in rights) / len(rights)
+        caught = sum(c < t for c in wrongs) / len(wrongs) if wrongs else 0.0
+        lines.append(f"| {t:.2f} | {lost:.3f} | {caught:.3f} |")
+    return lines
+
+
+def render(evaluations: list[Evaluation], folders: list[Path] | None = None) -> str:
     lines = ["# NLU evaluation", ""]
     lines += [
         "| run | macro-F1 (intents + faq topics) | urgent recall (same / any urgent) "
@@ -109,7 +146,7 @@ def render(evaluations: list[Evaluation]) -> str:
         f"{GOALS['urgent_recall']}, false urgent rate <= {GOALS['false_urgent_rate']}.",
         "",
     ]
-    for ev in evaluations:
+    for index, ev in enumerate(evaluations):
         lines += [f"## {ev.name}", "", "Most confused pairs (truth -> predicted, count):", ""]
         lines += [f"- {t} -> {p}: {n}" for (t, p), n in ev.confusions.most_common(15)]
         lines += ["", "| intent or topic | F1 | support |", "|---|---|---|"]
@@ -117,6 +154,8 @@ def render(evaluations: list[Evaluation]) -> str:
             f"| {k} | {v:.3f} | {ev.support.get(k, 0)} |"
             for k, v in sorted(ev.f1.items(), key=lambda kv: kv[1])
         ]
+        if folders is not None:
+            lines += threshold_sweep(folders[index])
         lines.append("")
     return "\n".join(lines)
 
@@ -126,7 +165,7 @@ def main() -> None:
     parser.add_argument("results", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    text = render([evaluate(path) for path in args.results])
+    text = render([evaluate(path) for path in args.results], list(args.results))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     print(text.split("\n## ")[0])

@@ -38,7 +38,7 @@ _HURT = (
 )
 _HURT_DONE = (
     r"(frappee?|battue?|tabassee?|giflee?|etranglee?|violee?|agressee?|harcelee?|cognee?|"
-    r"tapee?|touchee?|poussee?|jetee? contre|secouee?|brulee?|attrapee?|coincee?|forcee?|"
+    r"tapee?(?! (mon|ma|mes|un|une|le|la|les|des|son|sa|ses|ton|ta|tes)\b)|touchee?|poussee?|jetee? contre|secouee?|brulee?|attrapee?|coincee?|forcee?|"
     r"defoncee?|embrassee? de force|serre le cou)"
 )
 _MONEY = r"(sou|sous|centime|centimes|euro|euros|argent|thune|thunes|tune|rond|ronds)"
@@ -46,11 +46,11 @@ _MONEY = r"(sou|sous|centime|centimes|euro|euros|argent|thune|thunes|tune|rond|r
 _PATTERNS: Dict[str, List[str]] = {
     SUICIDAL: [
         r"\bsuicid",
-        r"(?<!menace de )(?<!menacee de )(?<!menace )\b(me|se) (tuer|pendre|jeter (sous|du haut|par la fenetre))\b",
+        r"(?<!menace de )(?<!menacee de )(?<!menace )(?<!va )(?<!vont )\b(me|se) (tuer|pendre|jeter (sous|du haut|par la fenetre))\b",
         r"\bme (foutre|fous) en l'air\b",
         r"\benvie? de (mourir|crever|disparaitre)\b",
-        r"\b(veux|veu|ve|jve|jveux|jveu|voudrais|veut|voulait|aimerais|vais|va|allait) (mourir|crever)\b",
-        r"\b(veux|voudrais|aimerais|vais|va) disparaitre\b",
+        r"\b(veux|veu|ve|jve|jveux|jveu|voudrais|veut|voulait|aimerais|vais) (mourir|crever)\b",
+        r"\b(veux|voudrais|aimerais|vais|va) disparaitre\b(?! de (vos|tes|ces|votre|ta|la|mon|ma|mes) )",
         r"\b(plus|plu|pas|aucune) envie? (de vivre|d'etre (en vie|la|vivante?))\b",
         r"\b(veux|veut|voudrais) plus (vivre|etre (en vie|la))\b",
         r"\b(fatiguee?|marre|lassee?) de vivre\b",
@@ -79,11 +79,11 @@ _PATTERNS: Dict[str, List[str]] = {
         r"( de| des)? (medicaments|medocs|cachets|pilules)\b",
         r"\bcombien de (cachets|medicaments|medocs|pilules)\b",
         r"\ben aurai plus besoin\b",
-        r"\bdire adieu\b",
+        r"\b(dire|dit|dis) adieu\b",
         r"\bme (coupe|couper|scarifie|scarifier|mutile|mutiler)\b"
         r"(?! (les|la|le|mes|ma) (cheveux|frange|ongles|barbe|parole))",
         r"\bme suis (encore )?(coupee?|brulee?|griffee?) (les|le|la|mes) (bras|poignets?|cuisses?|veines|peau)\b",
-        r"\b(ouvert|ouvrir|taillade|tailler) les veines\b",
+        r"\b(ouvert|ouvrir|taillade|tailler) (les|mes|ses) (veines|poignets)\b",
         r"\bcoupures sur (les|ses|mes) (bras|poignets|cuisses)\b",
         r"\bme (brule|griffe|tape la tete)\b.*\b(expres|au sang|jusqu'au sang|saigner)\b",
         r"\bscarif",
@@ -92,13 +92,24 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\b(me|se) (faire|fais|fait) du mal\b",
         r"\b(lettre|message) d'adieu\b",
         r"\bsi (j'etais|je n'etais) (plus|pas) la\b",
-        r"\bsi je (mourais|disparaissais|meurs|me tuais)\b",
-        r"\b(kill(ing)? (myself|himself|herself)|end(ing)? (my|his|her) life|take my (own )?life|"
+        r"\bsi je (mourais|crevais|disparaissais|meurs|me tuais|n'existais plus)\b",
+        r"\bpersonne (remarquerait|verrait|s'en rendrait compte|me regretterait) si je\b",
+        r"\b(sauter|saute) (du|d'un|de mon|par la|par une) (pont|toit|fenetre|immeuble|balcon|falaise)\b",
+        r"\b(vais|va|veux) sauter\b.*\b(pont|toit|fenetre|immeuble|balcon|vide)\b",
+        r"\b(toit|pont|fenetre|balcon)\b.*\b(vais|va|veux) sauter\b",
+        r"\b(avaler|avale|prendre|boire) (toute|toutes|tous) (la|les|mes|ma) (boite|boites|medocs|medicaments|cachets|pilules)\b",
+        r"\bpartir pour de bon\b",
+        r"\bde trop sur (cette|la) terre\b",
+        r"\bme (brule|bruler)\b.*\bcigarettes?\b",
+        r"\bkill(ing)? (myself|himself|herself)\b(?! (\w+ing|over|at work|for))",
+        r"\b(end(ing)? (my|his|her) life|take my (own )?life|"
         r"want to die|wanna die|self[- ]?harm|cut(ting)? myself|hurt(ing)? myself|end it all|"
         r"disappear forever|never wake up|no point (in )?living|better off without me|"
         r"goodbye letter|suicide note|took (a lot of|all my|too many) pills)\b",
         r"\b(don't|dont|do not|doesn't|does not) want to (live|be alive|be here|exist)\b",
         r"\bwish i (wasn't|was not|weren't|were not) (here|alive|born)\b",
+        r"\bif i (was|were) dead\b",
+        r"\bswallow(ing)? (all )?(my|the) pills\b",
         r"\brather not (be around|exist|be alive)\b",
         r"\bgave (my things|everything|all my stuff) away\b",
     ],
@@ -107,11 +118,20 @@ _PATTERNS: Dict[str, List[str]] = {
         r"passer (mes|la|les) nuits?) (dehors?|sous un pont|a la (rue|gare)|aux urgences|sur un banc|"
         r"dans (la|ma|une|sa|le|un|les|des|mon|son) (rue|voiture|bagnole|gare|metro|parc|bois|cave|"
         r"parking|abri|abri bus|hall|halls|squat|tente|cage d'escalier|escalier|toilettes|urgences))",
-        r"\b(suis|sommes|est|me retrouve|se retrouve|retrouvee?) a la rue\b(?! en)",
+        # "à la rue" is also "lost" ("à la rue en maths", "niveau démarches"): only when
+        # nothing follows, or a time, a place or belongings.
+        r"\b(suis|sommes|est|me retrouve|se retrouve|retrouvee?) a la rue"
+        r"(?=\s*($|[,.!?]|ce soir|cette nuit|depuis|avec (mes|mon|ma) |a [a-z]|et ))",
         r"\b(mise?|mettre|jetee?s?|jeter|viree?s?|virer|chassee?s?|chasser|foutue?|foutre|tej) "
         r"(a la porte|dehors|de (la maison|l'appart|chez (moi|nous|lui|elle)))\b",
         r"\b(nul(le)? part|aucun endroit|pas d'endroit|aucun toit|pas de toit)( ou| pour)? "
-        r"(aller|dormir|me loger|loger|passer la nuit)\b",
+        r"(aller|dormir|me loger|loger|passer la nuit|crecher|pioncer|ce soir|cette nuit)\b",
+        r"\b(sais|sait|savons) pas ou aller (ce soir|cette nuit)\b",
+        r"\b(m'a|m'ont|l'a|l'ont|suis|ete|fait) (viree?|chassee?|expulsee?|jetee?)s? (du|de mon|de l'|de la) "
+        r"(foyer|appart|appartement|logement|maison)\b",
+        r"\bexpuls\w*\b.*\b(rue|dehors|ou aller|nuit|dormir)\b",
+        r"\bdehors\b.*\b(dormir|dors|nuit)\b|\b(dormir|dors)\b.*\bdehors\b",
+        r"\b(vis|vit|dors|dort) sous (une|la|ma) tente\b",
         r"\b(sais|sait) pas ou (je vais |elle va |il va |on va )?(aller )?(dormir|passer la nuit)\b",
         r"\bdors ou (ce soir|cette nuit)\b",
         r"\bplus de (toit|logement)\b",
@@ -142,7 +162,7 @@ _PATTERNS: Dict[str, List[str]] = {
         r"harcelent|tape dessus|tapent dessus)\b(?! sur (les nerfs|le systeme))",
         r"(?<!je )\bme bat\b(?! (a|au|aux) )",
         r"\bm'(a|ont|avait|avaient) (frappee?|battue?|tabassee?|giflee?|etranglee?|violee?|"
-        r"agressee?|harcelee?|cognee?|tapee?|forcee?|defoncee?)\b",
+        r"agressee?|harcelee?|cognee?|tapee?(?! (mon|ma|mes|un|une|le|la|les|des|son|sa|ses)\b)|forcee?|defoncee?)\b",
         r"\b(me|jme|se|te) (fais|fait|suis fait|suis faite|faire) (taper|frapper|tabasser|agresser|violer|"
         r"harceler|cogner|battre|racketter|menacer|insulter)\b",
         r"\b(pour|va|vont|veut|veulent) (encore )?me (taper|frapper|tabasser|defoncer|casser)\b",
@@ -152,6 +172,16 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\b(violee?|viol|agresse?e? sexuellement|agression sexuelle|attouchements?|"
         r"harcelement (sexuel|scolaire)|abus sexuels?|inceste)\b",
         r"\bleve (souvent )?la main sur\b",
+        r"\b(vient|venir) me toucher\b",
+        r"\b" + _PERSON + r" me (touchait|touchaient|tapait|frappait)\b",
+        r"\babuse de (moi|elle|lui)\b",
+        r"\bphotos? de son sexe\b",
+        r"\brackett?",
+        r"\b(tape|frappe|bat) (ma|mon) (mere|pere|soeur|frere)\b",
+        r"\bme (fait|fais) des (trucs|choses) (pas normaux|pas normales|bizarres|sexuels|sexuelles)\b",
+        r"\b(subit|subis|subir) des violences\b",
+        r"\bmarques (au cou|sur le cou)\b",
+        r"\bbeat(ing|s)? (me|him|her) up\b",
         r"\b(mis|mise|met|mettre|donne|donner) (une|des) (gifle|gifles|claque|claques|baffe|baffes|"
         r"beigne|beignes|coup|coups)\b",
         r"\b(prends|prend|prendre|recois) des coups\b",
@@ -186,7 +216,10 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\bpeux (rien|pas|plus) (m'|me )?acheter (a|de quoi) manger\b",
         r"\b(pas|rien|rien pu|plus) mange (depuis|de la journee|aujourd'hui)\b",
         r"\bmange (plus|pas) depuis\b",
-        r"\b(ventre vide|rien dans le ventre|fouille les poubelles|colis alimentaire)\b",
+        r"\b(ventre vide|rien dans le ventre|colis alimentaire)\b",
+        r"\b(fouille|fouiller|fais|faire) les poubelles\b",
+        r"\b(rien|pas) mange (ce soir|ce midi|hier)\b",
+        r"\b(meme pas|pas|plus rien) (pour|de quoi acheter) du pain\b",
         r"\bcreve la dalle\b",
         r"\bbesoin urgent de nourriture\b",
         r"\b(saute|sauter) (des|les|le) repas\b",
@@ -209,14 +242,14 @@ COMPILED: Dict[str, List[Pattern[str]]] = {
 # alone they are a question about aid ("y a des aides, j'ai plus d'argent pour le permis").
 HUNGER = re.compile(
     r"\b(faim|dalle|manger|mange|bouffe|bouffer|nourriture|nourrir|repas|frigo|placards|"
-    r"courses|lait pour mon bebe|hungry|starving|eaten|food|meal|meals|fridge)\b"
+    r"courses|pates|alimentaire|lait pour mon bebe|hungry|starving|eaten|food|meal|meals|fridge)\b"
 )
 NO_MONEY = re.compile(
     r"\b((pas|plus|pu|plu|sans|ni|0|zero) ?(un |une |1 |d'|de |d' )?" + _MONEY + r"|0 ?(€|e\b)|"
     r"(compte|solde) (est )?a (zero|0|decouvert|-)|(rien|0) sur (le|mon) compte|ni sur le compte|"
     r"a sec|fauchee?|carte (passe|marche) plus|reste (\d+|un|deux|trois) (euros?|€)|"
     r"plus rien|j'ai rien|broke|no money|zero money|out of money|can't pay|cannot pay|declined|"
-    r"account is empty|single euro)(?!\w)"
+    r"account is (at )?(empty|0|zero)|single euro)(?!\w)"
 )
 
 _APOSTROPHES = str.maketrans({"’": "'", "`": "'", "´": "'", "ʼ": "'"})

@@ -310,10 +310,20 @@ def test_the_engine_killed_while_people_write(own_stack: Stack) -> None:
             set(range(len(WRITERS)))
         )
 
+        # A danger written while the engine is down: its numbers first all the same, and
+        # a person is called (the gateway reads it with the NLU's danger lexicon).
+        endangered = ChatClient(own_stack.base_url, greet=False)
+        people.append(endangered)
+        danger = endangered.send("mes parents m'ont mis à la porte, je dors dehors ce soir")
+        first = danger["messages"][0]["text"]
+        assert first.startswith("📞"), danger
+        assert "115" in first[:80]
+        assert danger["handoff"]["priority"] == "urgent"
+
         # The supervisor restarts Rasa (loading the model again takes a minute or two);
         # the same conversations go on, in each person's language.
         wait_healthy(own_stack.base_url, timeout=600)
-        for i, chat in enumerate(people):
+        for i, chat in enumerate(people[: len(WRITERS)]):
             greeting = chat.send(payload="/greet")["messages"]
             expected = "I'm Relais" if WRITERS[i] == "en" else "Relais"
             assert expected in greeting[0]["text"], greeting

@@ -11,6 +11,11 @@ URGENT_NUMBERS = {
     "je dors dehors ce soir je sais pas ou aller": "115",
     "mon beau-père me frappe": "119",
     "j'ai rien mangé depuis hier et j'ai plus un euro": "115",
+    # Said in words the classifier sees less often: the danger lexicon reads them.
+    "j'ai pris toute la boîte de cachets": "3114",
+    "je fouille les poubelles pour manger": "115",
+    "mon tuteur me demande des nudes": "119",
+    "ma mère a changé les serrures, je suis à la rue": "115",
 }
 
 
