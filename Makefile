@@ -17,10 +17,6 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONDONTWRITEBYTECODE := 1
-# Rasa's own training cache (keyed by the fingerprint of each component's config and
-# inputs), shared by every checkout on this machine: a change to the dialogue data alone
-# does not retrain the NLU.
-export RASA_CACHE_DIRECTORY ?= $(HOME)/.cache/relais/rasa-training
 
 .PHONY: help setup build model migrate run test lint format unit validate test-stories \
         integration e2e postgres-tests test-deps taxonomy nlu-eval nlu-heldout i18n-extract \

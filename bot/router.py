@@ -302,7 +302,7 @@ class ConversationRouter:
         except (EngineUnavailableError, TimeoutError):
             # The message is kept for the référent either way; a danger said in plain words
             # still gets its numbers without the engine (the same lexicon as the NLU's).
-            danger = danger_in(normalise(inbound.text)[0])
+            danger = danger_in(normalise(inbound.text)[0], strong_only=True)
             return (danger, 1.0) if danger else ("", 0.0)
         intent = parsed.get("intent") or {}
         return str(intent.get("name") or ""), float(intent.get("confidence") or 0)
@@ -431,21 +431,40 @@ class ConversationRouter:
         danger's numbers first, in the dialogue's own words, and raises the urgent request
         itself. A person in danger never depends on the engine being up."""
         logger.warning("engine unavailable: urgent answer given by the gateway (%s)", danger)
+        try:
+            numbers = response_text(f"utter_{danger}", ref.locale)
+        except Exception:  # content broken: the general emergency numbers, never nothing
+            logger.exception("urgent answer text unavailable")
+            facts = load_facts()
+            numbers = gettext(
+                ref.locale,
+                "engine-unavailable",
+                emergency=facts["emergency_eu"].value,
+                suicide_line=facts["emergency_suicide_prevention"].value,
+            )
         messages = [
-            OutboundMessage(text=response_text(f"utter_{danger}", ref.locale), sender="system"),
+            OutboundMessage(text=numbers, sender="system"),
             OutboundMessage(text=gettext(ref.locale, "engine-unavailable-urgent"), sender="system"),
         ]
         instruction = {"priority": "urgent", "reason": danger, "place": None, "age": None}
+        desk_reply: DeskReply | None = None
         with session_scope(self._sessions) as session:
             if trigger is None:
                 store.set_delivery(session, message_id, Delivery.ENGINE_UNAVAILABLE)
-            desk_reply = self.desk.request(session, ref, instruction)
-            messages = [*messages, *desk_reply.messages]
+            try:
+                # A savepoint: if the queue fails, the numbers are still recorded and given.
+                with session.begin_nested():
+                    desk_reply = self.desk.request(session, ref, instruction)
+            except Exception:
+                logger.exception("urgent request could not be queued without the engine")
+            if desk_reply is not None:
+                messages = [*messages, *desk_reply.messages]
             if notice is not None:
                 messages = with_notice(messages, notice, {"handoff": instruction})
             store.record_outbound(session, ref.conversation_id, messages, reply_to_id=message_id)
             handoff = self.desk.state(session, ref.conversation_id)
-        await self.desk.publish(desk_reply)
+        if desk_reply is not None:
+            await self.desk.publish(desk_reply)
         return RouteResult(messages=messages, handoff=handoff)
 
     def _serve(self, session: Session, ref: UserRef, request: dict[str, Any]) -> ButtonAnswer:
@@ -515,7 +534,9 @@ def _danger_without_engine(inbound: InboundMessage, trigger: str | None) -> str 
         return trigger if level_of(trigger) == "urgent" else None
     if not inbound.text:
         return None
-    return danger_in(normalise(inbound.text)[0])
+    # Only plain statements: without the classifier to weigh them, the weaker signs of the
+    # lexicon would call a person for "j'ai faim".
+    return danger_in(normalise(inbound.text)[0], strong_only=True)
 
 
 def with_notice(
@@ -525,7 +546,8 @@ def with_notice(
     never before the emergency numbers of a first message that says someone is in danger."""
     handoff = custom.get("handoff")
     if isinstance(handoff, dict) and handoff.get("priority") == "urgent":
-        return [*messages, notice]
+        # Right after the numbers: before any question about sharing the conversation.
+        return [*messages[:1], notice, *messages[1:]]
     return [notice, *messages]
 
 

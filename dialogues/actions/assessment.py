@@ -95,6 +95,67 @@ def is_danger(tracker: Tracker) -> bool:
     return name.startswith(URGENT_PREFIX) and confidence >= URGENT_CONFIDENCE
 
 
+# How a question starts when it has no question mark (SMS spellings too: the action may
+# see the text as typed).
+QUESTION_STARTS = (
+    "c'est quoi",
+    "c est quoi",
+    "qu'est-ce",
+    "quest ce",
+    "comment",
+    "pourquoi",
+    "combien",
+    "quand",
+    "quel ",
+    "quelle ",
+    "quels ",
+    "quelles ",
+    "ou ",
+    "où ",
+    "est-ce",
+    "est ce",
+    "qui ",
+    "je peux",
+    "on peut",
+    "peut-on",
+    "y a",
+    "il y a",
+    "ya ",
+    "what",
+    "how ",
+    "why ",
+    "when ",
+    "where",
+    "which",
+    "who ",
+    "can ",
+    "could ",
+    "is there",
+    "are there",
+    "do you",
+    "do i ",
+    "does it",
+    "c koi",
+    "c quoi",
+    "ckoi",
+    "koi ",
+    "kel ",
+    "kan ",
+    "koment",
+    "pk ",
+    "pq ",
+    "pkoi",
+)
+# Intents that may come from topical words in an answer ("le permis et l'argent" reads as
+# a question about mobility aid): an interruption only when the message asks something.
+TOPIC_INTENTS = frozenset({"faq", "ask_topic"})
+
+
+def looks_like_question(text: str) -> bool:
+    plain = " ".join(text.lower().split())
+    return "?" in plain or plain.startswith(QUESTION_STARTS)
+
+
 def is_interruption(tracker: Tracker) -> bool:
     """A danger, or a question the assistant should answer before asking again."""
     name, confidence = _intent(tracker)
@@ -206,7 +267,10 @@ class ValidateSelfAssessmentForm(FormValidationAction):
             text = tracker.latest_message.get("text") or ""
             if is_danger(tracker):
                 return {}  # the urgent answer comes first, always (its own rule)
-            if is_interruption(tracker) and ("?" in text or question.kind == "text"):
+            asks = looks_like_question(text)
+            if is_interruption(tracker) and (
+                asks or (question.kind == "text" and name not in TOPIC_INTENTS)
+            ):
                 return {}  # a question: answered by its rule, then this one comes again
             reading = scoring.read_answer(question, text)
             if reading.kind == "unclear" and is_interruption(tracker):

@@ -37,20 +37,21 @@ _HURT = (
     r"tape|tapent|tapait|touche|touchent|pousse|secoue|brule|menace|menacent)"
 )
 _HURT_DONE = (
-    r"(frappee?|battue?|tabassee?|giflee?|etranglee?|violee?|agressee?|harcelee?|cognee?|"
-    r"tapee?(?! (mon|ma|mes|un|une|le|la|les|des|son|sa|ses|ton|ta|tes)\b)|touchee?|poussee?|jetee? contre|secouee?|brulee?|attrapee?|coincee?|forcee?|"
-    r"defoncee?|embrassee? de force|serre le cou)"
+    r"(frappee?|battue?(?! (a|au|aux) )|tabassee?|giflee?|etranglee?|violee?|agressee?|harcelee?|cognee?|"
+    r"tapee?(?! (mon|ma|mes|un|une|le|la|les|des|son|sa|ses|ton|ta|tes)\b)|touchee?(?! (un|deux|quelques) mots?)|"
+    r"jetee? contre|secouee?|attrapee?|coincee?|defoncee?(?! (a|au|aux) )|embrassee? de force|serre le cou)"
 )
 _MONEY = r"(sou|sous|centime|centimes|euro|euros|argent|thune|thunes|tune|rond|ronds)"
 
 _PATTERNS: Dict[str, List[str]] = {
     SUICIDAL: [
         r"\bsuicid",
-        r"(?<!menace de )(?<!menacee de )(?<!menace )(?<!va )(?<!vont )\b(me|se) (tuer|pendre|jeter (sous|du haut|par la fenetre))\b",
+        r"(?<!menace de )(?<!menacee de )(?<!menace )(?<!va )(?<!vont )\b(me|se) (tuer|pendre)\b(?! (a la|au|aux) )",
+        r"\b(me|se) jeter (sous (un|le|les) (train|metro|rer|bus|camion|voiture)|du haut|par la fenetre)\b",
         r"\bme (foutre|fous) en l'air\b",
-        r"\benvie? de (mourir|crever|disparaitre)\b",
-        r"\b(veux|veu|ve|jve|jveux|jveu|voudrais|veut|voulait|aimerais|vais) (mourir|crever)\b",
-        r"\b(veux|voudrais|aimerais|vais|va) disparaitre\b(?! de (vos|tes|ces|votre|ta|la|mon|ma|mes) )",
+        r"\benvie? de (mourir|crever|disparaitre)\b(?! (de|d'|des|du) )",
+        r"\b(veux|veu|ve|jve|jveux|jveu|voudrais|veut|voulait|aimerais|vais) (mourir|crever)\b(?! (de|d'|des|du) )",
+        r"\b(veux|voudrais|aimerais) disparaitre\b(?! (de|des|du|d'|quelques|en|pour (le|les|un|une|quelques)) )",
         r"\b(plus|plu|pas|aucune) envie? (de vivre|d'etre (en vie|la|vivante?))\b",
         r"\b(veux|veut|voudrais) plus (vivre|etre (en vie|la))\b",
         r"\b(fatiguee?|marre|lassee?) de vivre\b",
@@ -59,7 +60,7 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\bmettre fin a (mes|ses|tes|ma|sa) (jours|vie)\b",
         r"\bmets? fin a (tout|ma vie|mes jours)\b",
         r"\ben finir avec (tout|la vie|ma vie|cette vie|moi)\b",
-        r"\b(veux|vais|voudrais|aimerais|envie d'|envie de|allait|va) ?en finir\b(?! avec)",
+        r"\b(veux|vais|voudrais|aimerais|envie d'|envie de|allait|va) ?en finir\b(?!.*\bavec (?!la vie|ma vie|moi|tout))(?! (vite|rapidement) )",
         r"\ben finir\W*$",
         r"\b(c'est|ce sera) (fini|la fin) pour moi\s*([,.!?]|$)",
         r"\bplus rien ne me retient\b",
@@ -70,26 +71,20 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\b(m'endormir|dormir) (pour toujours|et (ne )?(plus|jamais)( me)? reveiller)\b",
         r"\bcomment (mourir|me tuer|se tuer|se pendre|me pendre|en finir)\b",
         r"\bmourir sans souffrir\b",
-        r"\bpense a la mort\b",
-        r"\bparle de (mourir|la mort|se tuer|disparaitre)\b",
         r"\bissue a part la mort\b",
         r"\bmourir\b.*\b(plus simple|la solution|serait mieux)\b",
-        r"\bvais faire une (grosse )?connerie\b",
         r"\b(pris|avale|prendre|avaler) (plein|trop|beaucoup|toute la boite|toutes? mes|tous mes)"
         r"( de| des)? (medicaments|medocs|cachets|pilules)\b",
-        r"\bcombien de (cachets|medicaments|medocs|pilules)\b",
-        r"\ben aurai plus besoin\b",
-        r"\b(dire|dit|dis) adieu\b",
         r"\bme (coupe|couper|scarifie|scarifier|mutile|mutiler)\b"
-        r"(?! (les|la|le|mes|ma) (cheveux|frange|ongles|barbe|parole))",
-        r"\bme suis (encore )?(coupee?|brulee?|griffee?) (les|le|la|mes) (bras|poignets?|cuisses?|veines|peau)\b",
+        r"(?! (les|la|le|mes|ma) (cheveux|frange|ongles|barbe|parole))(?! (du|de|des|d'|en|souvent|parfois) )",
+        r"\bme suis (encore )?(coupee?|griffee?) (les|mes) (bras|poignets|cuisses|veines)\b",
+        r"\bme suis (encore |expres |volontairement )(brulee?|coupee?|griffee?)\b",
         r"\b(ouvert|ouvrir|taillade|tailler) (les|mes|ses) (veines|poignets)\b",
         r"\bcoupures sur (les|ses|mes) (bras|poignets|cuisses)\b",
         r"\bme (brule|griffe|tape la tete)\b.*\b(expres|au sang|jusqu'au sang|saigner)\b",
         r"\bscarif",
         r"\bcacher (les|mes|ses) (marques|cicatrices|coupures) sur (mes|les|ses) (bras|poignets|cuisses)\b",
-        r"\bentailles?\b",
-        r"\b(me|se) (faire|fais|fait) du mal\b",
+        r"\b(me|se) (faire|fais|fait) du mal\b(?! (au|a la|aux|a l') )",
         r"\b(lettre|message) d'adieu\b",
         r"\bsi (j'etais|je n'etais) (plus|pas) la\b",
         r"\bsi je (mourais|crevais|disparaissais|meurs|me tuais|n'existais plus)\b",
@@ -121,9 +116,9 @@ _PATTERNS: Dict[str, List[str]] = {
         # "à la rue" is also "lost" ("à la rue en maths", "niveau démarches"): only when
         # nothing follows, or a time, a place or belongings.
         r"\b(suis|sommes|est|me retrouve|se retrouve|retrouvee?) a la rue"
-        r"(?=\s*($|[,.!?]|ce soir|cette nuit|depuis|avec (mes|mon|ma) |a [a-z]|et ))",
+        r"(?=\s*($|[,.!?]|ce soir|cette nuit|depuis|avec (mes|mon|ma) (affaires|sac|valise|bebe|enfants?)))",
         r"\b(mise?|mettre|jetee?s?|jeter|viree?s?|virer|chassee?s?|chasser|foutue?|foutre|tej) "
-        r"(a la porte|dehors|de (la maison|l'appart|chez (moi|nous|lui|elle)))\b",
+        r"(de (la maison|l'appart|chez (moi|nous|lui|elle)))\b",
         r"\b(nul(le)? part|aucun endroit|pas d'endroit|aucun toit|pas de toit)( ou| pour)? "
         r"(aller|dormir|me loger|loger|passer la nuit|crecher|pioncer|ce soir|cette nuit)\b",
         r"\b(sais|sait|savons) pas ou aller (ce soir|cette nuit)\b",
@@ -135,9 +130,8 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\b(sais|sait) pas ou (je vais |elle va |il va |on va )?(aller )?(dormir|passer la nuit)\b",
         r"\bdors ou (ce soir|cette nuit)\b",
         r"\bplus de (toit|logement)\b",
+        r"\b(suis|on est|me retrouve|je deviens|devenue?) (sdf|sans[- ]abri|sans domicile)\b",
         r"\bsans logement (ce soir|cette nuit)\b",
-        r"\bsans[- ](abri|domicile)\b",
-        r"\bsdf\b",
         r"\bpersonne (peut|pour|ne peut) m'heberger\b",
         r"\bdit de (degager|(ne )?(plus jamais|plus|pas) (revenir|rentrer))\b",
         r"\bchangee? (les|la) serrures?\b",
@@ -155,14 +149,15 @@ _PATTERNS: Dict[str, List[str]] = {
         + _PERSON
         + r" (me|m'|ma|le|la) ?"
         + _HURT
-        + r"\b(?! sur (les nerfs|le systeme))(?! (a|au|aux) )",
+        + r"\b(?! sur (les nerfs|le systeme))(?! (a|au|aux) )"
+        r"(?! (l'incruste|la discut|la discute|la bise|la honte|de me virer|de virer|de me renvoyer))(?!.*\b(fifa|mario|tennis|echecs|jeu|match|partie)\b)",
         r"\b" + _PERSON + r" (m'a|m'ont|ma|l'a|l'ont) " + _HURT_DONE + r"\b",
         r"(?<!je )\b(me|m') ?(frappe|frappent|frappait|battent|battait|cogne|cognent|"
         r"tabasse|tabassent|gifle|giflent|etrangle|viole|violent|agresse|agressent|harcele|"
         r"harcelent|tape dessus|tapent dessus)\b(?! sur (les nerfs|le systeme))",
-        r"(?<!je )\bme bat\b(?! (a|au|aux) )",
+        r"(?<!je )\bme bat\b(?! (a|au|aux) )(?!.*\b(fifa|mario|tennis|echecs|jeu|match|partie)\b)",
         r"\bm'(a|ont|avait|avaient) (frappee?|battue?|tabassee?|giflee?|etranglee?|violee?|"
-        r"agressee?|harcelee?|cognee?|tapee?(?! (mon|ma|mes|un|une|le|la|les|des|son|sa|ses)\b)|forcee?|defoncee?)\b",
+        r"agressee?|harcelee?|cognee?|tapee?(?! (mon|ma|mes|un|une|le|la|les|des|son|sa|ses)\b))\b(?! (a|au|aux) )",
         r"\b(me|jme|se|te) (fais|fait|suis fait|suis faite|faire) (taper|frapper|tabasser|agresser|violer|"
         r"harceler|cogner|battre|racketter|menacer|insulter)\b",
         r"\b(pour|va|vont|veut|veulent) (encore )?me (taper|frapper|tabasser|defoncer|casser)\b",
@@ -182,19 +177,16 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\b(subit|subis|subir) des violences\b",
         r"\bmarques (au cou|sur le cou)\b",
         r"\bbeat(ing|s)? (me|him|her) up\b",
-        r"\b(mis|mise|met|mettre|donne|donner) (une|des) (gifle|gifles|claque|claques|baffe|baffes|"
-        r"beigne|beignes|coup|coups)\b",
+        r"\b(mis|mise|met|mettre|donne|donner) (une|des) (gifle|gifles|baffe|baffes|"
+        r"beigne|beignes)\b(?!.*\b(film|match|foot|serie|jeu)\b)",
         r"\b(prends|prend|prendre|recois) des coups\b",
         r"\bles coups tous les\b",
         r"\b(devient|est|sont) violente?s? avec (moi|nous|elle|lui)\b",
         r"\b(cache|cacher) (mes|les|ses) bleus\b",
         r"\b(bleus partout|rentre avec des bleus)\b",
-        r"\bcontre (le|un) mur\b",
-        r"\bde force\b",
         r"\bme (fait|fais) des (trucs|choses)\b.*\b(veux pas|secret|seule?s?)\b",
         r"\bvient dans ma chambre (la nuit|quand)\b",
-        r"\b(mains aux fesses|messages sexuels|trucs sexuels|choses sexuelles|nudes|fait chanter|"
-        r"chantage)\b",
+        r"\b(mains aux fesses|messages sexuels|trucs sexuels|choses sexuelles|nudes)\b",
         r"\bphotos de moi (nue?|en sous-vetements|en sous vetements)\b",
         r"\bmenac\w* (de mort|avec un couteau|de (diffuser|publier|me tuer|me frapper|me casser|me defoncer))\b",
         r"\bmenaces de mort\b",
@@ -205,7 +197,7 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\bm'enferme\b",
         r"\b(he|she|they|dad|father|mum|mom|mother|boyfriend|girlfriend|boss|stepdad|stepfather|"
         r"brother|uncle|craftsman|teacher) (beats|hits|abuses|rapes|touches|slaps|touched|slapped|"
-        r"forces) me\b",
+        r"forces) me\b(?! (at|in) )",
         r"\b(raped|sexually (harassed|assaulted|abused)|being (harassed|bullied|abused)|hit by my|"
         r"threaten(ing|ed|s)? (me|to hurt|to kill)|blackmail\w*|slap(s|ped)? me|comes into my room)\b",
     ],
@@ -220,11 +212,8 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\b(fouille|fouiller|fais|faire) les poubelles\b",
         r"\b(rien|pas) mange (ce soir|ce midi|hier)\b",
         r"\b(meme pas|pas|plus rien) (pour|de quoi acheter) du pain\b",
-        r"\bcreve la dalle\b",
         r"\bbesoin urgent de nourriture\b",
-        r"\b(saute|sauter) (des|les|le) repas\b",
         r"\bplus rien (pour|a) (nourrir|manger)\b",
-        r"^(j'ai|jai) (vraiment |tellement |trop )?faim\W*$",
         r"\b(haven't|have not|havent|didn't|did not) eaten\b.*\b(today|all day|since|days)\b",
         r"\b(nothing|no food) to eat\b",
         r"\b(out of|no) (money and food|food and money)\b",
@@ -234,8 +223,40 @@ _PATTERNS: Dict[str, List[str]] = {
     ],
 }
 
+# Weaker signs: read as a danger only when the classifier is unsure or already sees one
+# (nlu/components/danger_lexicon.py), never by the gateway alone.
+_WEAK_PATTERNS: Dict[str, List[str]] = {
+    SUICIDAL: [
+        r"\bpense a la mort\b",
+        r"\bparle de (mourir|la mort|se tuer|disparaitre)\b",
+        r"\bcombien de (cachets|medicaments|medocs|pilules)\b",
+        r"\ben aurai plus besoin\b",
+        r"\b(dire|dit|dis) adieu\b",
+        r"\bentailles?\b",
+        r"\bvais faire une (grosse )?connerie\b",
+    ],
+    NO_SHELTER: [
+        r"(?<!patron )(?<!prof )(?<!chef )\b(m'a|m'ont|l'a|l'ont|suis|ete|se fait|me suis fait) (mise?|jetee?s?|viree?s?|foutue?) (a la porte|dehors)\b(?! (du|de la|de mon) (cours|classe|boulot|travail|taf|stage))",
+        r"\bsans[- ](abri|domicile)\b",
+        r"\bsdf\b",
+    ],
+    VIOLENCE: [
+        r"\b(embrassee?|touchee?|mariee?|marier|coucher|prise?) de force\b",
+        r"\b(fait chanter|chantage)\b",
+        r"\b(pousse|poussee|jete|jetee|plaque|plaquee) contre (le|un) mur\b",
+    ],
+    NO_FOOD_MONEY: [
+        r"\bcreve la dalle\b",
+        r"\b(saute|sauter) (des|les|le) repas\b",
+        r"^(j'ai|jai) (vraiment |tellement |trop )?faim\W*$",
+    ],
+}
+
 COMPILED: Dict[str, List[Pattern[str]]] = {
     intent: [re.compile(p) for p in patterns] for intent, patterns in _PATTERNS.items()
+}
+WEAK: Dict[str, List[Pattern[str]]] = {
+    intent: [re.compile(p) for p in patterns] for intent, patterns in _WEAK_PATTERNS.items()
 }
 
 # Hunger and no money at all, each said anywhere in the message: together they are urgent,
@@ -247,8 +268,8 @@ HUNGER = re.compile(
 NO_MONEY = re.compile(
     r"\b((pas|plus|pu|plu|sans|ni|0|zero) ?(un |une |1 |d'|de |d' )?" + _MONEY + r"|0 ?(€|e\b)|"
     r"(compte|solde) (est )?a (zero|0|decouvert|-)|(rien|0) sur (le|mon) compte|ni sur le compte|"
-    r"a sec|fauchee?|carte (passe|marche) plus|reste (\d+|un|deux|trois) (euros?|€)|"
-    r"plus rien|j'ai rien|broke|no money|zero money|out of money|can't pay|cannot pay|declined|"
+    r"a sec|fauchee?|carte (passe|marche) plus|reste ([0-5]|un|deux|trois) (euros?|€)|"
+    r"broke|no money|zero money|out of money|can't pay|cannot pay|declined|"
     r"account is (at )?(empty|0|zero)|single euro)(?!\w)"
 )
 
@@ -263,11 +284,12 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", plain).strip()
 
 
-def danger_in(text: str) -> Optional[str]:
-    """The urgent intent the words of this text plainly say, or None.
+def danger_in(text: str, strong_only: bool = False) -> Optional[str]:
+    """The urgent intent the words of this text say, or None.
 
-    Checked in a fixed order (suicide first): a message naming two dangers goes to the one
-    whose numbers matter most.
+    ``strong_only``: only the plain statements, not the weaker signs (``_WEAK_PATTERNS``,
+    hunger with no money). Checked in a fixed order (suicide first): a message naming two
+    dangers goes to the one whose numbers matter most.
     """
     folded = fold(text)
     if not folded:
@@ -275,6 +297,11 @@ def danger_in(text: str) -> Optional[str]:
     for intent in (SUICIDAL, VIOLENCE, NO_SHELTER, NO_FOOD_MONEY):
         if any(pattern.search(folded) for pattern in COMPILED[intent]):
             return intent
-        if intent == NO_FOOD_MONEY and HUNGER.search(folded) and NO_MONEY.search(folded):
-            return NO_FOOD_MONEY
+    if strong_only:
+        return None
+    for intent in (SUICIDAL, VIOLENCE, NO_SHELTER, NO_FOOD_MONEY):
+        if any(pattern.search(folded) for pattern in WEAK[intent]):
+            return intent
+    if HUNGER.search(folded) and NO_MONEY.search(folded):
+        return NO_FOOD_MONEY
     return None

@@ -4,6 +4,9 @@ Runs after DIET and before the FallbackClassifier (see nlu/config.yml). When the
 a message plainly say a danger (``nlu.components.danger``) and the classifier's top
 intent is not urgent, the matching urgent intent is put first with a confidence above the
 fallback threshold, so the urgent rule answers with the numbers and raises the handoff.
+Weaker signs ("j'ai faim", "de force", "sans-abri") count only when the classifier is
+unsure (top confidence below ``unsure_below``) or already ranks an urgent intent in its
+first three.
 When DIET already chose an urgent intent, its choice stands: every urgent intent raises
 the same urgent handoff and DIET reads the whole message.
 """
@@ -34,10 +37,11 @@ class DangerLexicon(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         # Above the FallbackClassifier threshold, below a confident DIET prediction.
-        return {"confidence": 0.9}
+        return {"confidence": 0.9, "unsure_below": 0.7}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self._confidence = float(config.get("confidence", 0.9))
+        self._unsure_below = float(config.get("unsure_below", 0.7))
 
     @classmethod
     def create(
@@ -62,13 +66,17 @@ class DangerLexicon(GraphComponent):
         top = intent.get(INTENT_NAME_KEY) or ""
         if top.startswith(URGENT_PREFIX):
             return
-        danger = danger_in(text)
+        ranking = message.get(INTENT_RANKING) or []
+        unsure = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0) < self._unsure_below or any(
+            str(r.get(INTENT_NAME_KEY) or "").startswith(URGENT_PREFIX) for r in ranking[:3]
+        )
+        danger = danger_in(text, strong_only=not unsure)
         if danger is None:
             return
         # The danger goes first at a fixed confidence; the rest keep their order and share
         # what is left, so the fallback's ambiguity check sees a clear first choice.
         chosen = {INTENT_NAME_KEY: danger, PREDICTED_CONFIDENCE_KEY: self._confidence}
-        others = [r for r in message.get(INTENT_RANKING) or [] if r.get(INTENT_NAME_KEY) != danger]
+        others = [r for r in ranking if r.get(INTENT_NAME_KEY) != danger]
         total = sum(float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0) for r in others)
         scale = (1.0 - self._confidence) / total if total > 0 else 0.0
         ranking = [

@@ -52,11 +52,11 @@ def test_pressing_a_button_answers_once(user: TelegramUser) -> None:
 
 def test_urgent_text_gets_the_numbers_then_a_person_is_alerted(user: TelegramUser) -> None:
     user.send("je veux mourir")
-    numbers, alerted, consent, notice = user.replies(4)
+    numbers, notice, alerted, consent = user.replies(4)
     assert "3114" in numbers["text"][:40], "the numbers come first"
+    assert notice["text"].startswith("🔒"), "the first-contact notice, right after the numbers"
     assert "tout de suite" in alerted["text"]
     assert "/handoff_share_yes" in [b["callback_data"] for b in buttons_of(consent)]
-    assert notice["text"].startswith("🔒"), "the first-contact notice, after the numbers"
 
 
 def test_english_speaker_is_answered_in_english(stack: Stack, telegram_base_url: str) -> None:

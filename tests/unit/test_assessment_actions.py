@@ -80,6 +80,24 @@ async def test_a_question_in_the_middle_is_left_to_its_own_answer() -> None:
     assert slots == {"requested_slot": "sa_place"}, "no slot set: the form steps aside"
 
 
+async def test_a_typed_answer_the_nlu_reads_as_a_topic_is_still_the_answer() -> None:
+    # "99110" or "le permis et l'argent" may read as a knowledge question: no question asked,
+    # so it answers the question being asked.
+    before = answered()
+    del before["sa_place"]
+    place = message("faq", "99110", confidence=1.0)
+    _, slots = await validate(place, {**before, "requested_slot": "sa_place"})
+    assert slots["sa_place"] == "99110"
+
+
+async def test_a_question_without_a_question_mark_is_still_a_question() -> None:
+    before = answered()
+    del before["sa_place"]
+    question = message("faq", "c koi un cfa", confidence=0.95)
+    _, slots = await validate(question, {**before, "requested_slot": "sa_place"})
+    assert "sa_place" not in slots
+
+
 async def test_a_danger_is_never_taken_for_an_answer() -> None:
     danger = message("urgent_violence", "ma famille me frappe", confidence=0.8)
     _, slots = await validate(danger, {"requested_slot": "sa_barriers"})

@@ -119,3 +119,48 @@ def test_no_non_urgent_example_sets_it_off(tmp_path: Path) -> None:
                 fired.append(f"{intent} -> {danger}: {text}")
     assert checked > 3000
     assert fired == []
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "je vais crever de chaud",
+        "je veux mourir de rire",
+        "je veux disparaître des réseaux",
+        "j'aimerais en finir vite avec cette démarche",
+        "je vais me jeter sous la douche",
+        "je me coupe du monde",
+        "je me suis brûlée le bras avec le four",
+        "je me fais du mal au dos en portant des cartons",
+        "il m'a battu au tennis",
+        "mon frère me bat tout le temps à mario kart",
+        "mes parents m'ont poussé à faire un bac pro",
+        "mon tuteur m'a touché deux mots",
+        "il me tape l'incruste",
+        "mon patron me menace de me virer",
+        "ce film m'a mis une claque",
+        "je suis à bout de force",
+        "he beats me at chess",
+        "je suis à la rue avec mes devoirs",
+        "le prof m'a mis dehors du cours",
+        "mon patron m'a mis à la porte, je peux toucher le chômage ?",
+        "il me reste 300 euros pour les courses du mois",
+        "je comprends plus rien, on va manger ?",
+    ],
+)
+def test_everyday_french_is_never_a_plain_statement_of_danger(message: str) -> None:
+    assert danger_in(normalise(message)[0], strong_only=True) is None
+
+
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        ("j'ai faim", NO_FOOD_MONEY),
+        ("un ami sans-abri peut appeler le 115 ?", NO_SHELTER),
+        ("il m'a fait du chantage avec des photos", VIOLENCE),
+        ("j'ai écrit une lettre, je vais dire adieu", SUICIDAL),
+    ],
+)
+def test_weaker_signs_count_only_beside_the_classifier(message: str, danger: str) -> None:
+    assert danger_in(normalise(message)[0]) == danger
+    assert danger_in(normalise(message)[0], strong_only=True) is None

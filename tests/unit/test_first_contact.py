@@ -65,7 +65,9 @@ def test_a_first_message_about_a_danger_gets_the_numbers_before_the_notice(
     person = ChatClient(http=client)
     reply = person.send(payload="/urgent_violence")
     assert reply["messages"][0]["text"] == "answer to urgent_violence"
-    assert reply["messages"][-1]["text"].startswith("🔒")
+    # Then the notice, before any question about sharing the conversation.
+    assert reply["messages"][1]["text"].startswith("🔒")
+    assert "/handoff_share_yes" in [b["payload"] for b in reply["messages"][-1]["buttons"]]
 
 
 def test_with_the_engine_down_the_notice_still_comes_with_the_plain_apology(

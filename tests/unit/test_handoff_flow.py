@@ -499,3 +499,23 @@ def test_engine_down_while_waiting_a_danger_still_becomes_urgent(
     reply = person.send("en fait j'ai envie de mourir")
     assert "3114" in reply["messages"][0]["text"][:60]
     assert reply["handoff"]["priority"] == "urgent"
+
+
+def test_engine_down_and_the_queue_failing_the_numbers_are_still_given(
+    client: TestClient, engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("queue unavailable")
+
+    monkeypatch.setattr(client.gateway.desk, "request", broken)  # type: ignore[attr-defined]
+    engine.up = False
+    reply = Person(client).send("j'ai plus envie de vivre")
+    assert "3114" in reply["messages"][0]["text"][:80], "the numbers, whatever fails after"
+
+
+def test_engine_down_a_weak_sign_alone_calls_nobody(client: TestClient, engine: FakeEngine) -> None:
+    alice = referent(client, "alice@example.org")
+    engine.up = False
+    reply = Person(client).send("j'ai faim")
+    assert "indisponible" in texts(reply)
+    assert alice.queue()["waiting"] == []

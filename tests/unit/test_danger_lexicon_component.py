@@ -1,0 +1,73 @@
+"""The danger lexicon as a Rasa component, in the engine's own runtime (Python 3.10).
+
+Run in a subprocess of ``.venv-rasa``: the component, then Rasa's FallbackClassifier as the
+pipeline has them (nlu/config.yml), on messages shaped as DIET leaves them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ENGINE_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+
+SCRIPT = r"""
+import json, sys
+from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+from rasa.shared.nlu.training_data.message import Message
+from nlu.components.danger_lexicon import DangerLexicon
+
+lexicon = DangerLexicon({"confidence": 0.9, "unsure_below": 0.7})
+fallback = FallbackClassifier(
+    {**FallbackClassifier.get_default_config(), "threshold": 0.45, "ambiguity_threshold": 0.05}
+)
+out = []
+for text, top, confidence, second in json.loads(sys.argv[1]):
+    ranking = [
+        {"name": top, "confidence": confidence},
+        {"name": second, "confidence": 1 - confidence},
+    ]
+    message = Message(data={"text": text, "intent": dict(ranking[0]), "intent_ranking": ranking})
+    lexicon.process([message])
+    fallback.process([message])
+    intent = message.get("intent")
+    total = sum(r["confidence"] for r in message.get("intent_ranking"))
+    out.append([intent["name"], round(intent["confidence"], 3), round(total, 3)])
+print(json.dumps(out))
+"""
+
+CASES = [
+    # A plain statement overrides even a confident classifier.
+    ("bonjour je cherche un cap, de toute façon je veux mourir", "faq", 0.99, "greet"),
+    # The classifier's own urgent choice stands.
+    ("mon beau-père me frappe", "urgent_violence", 0.95, "faq"),
+    # A weaker sign counts only when the classifier is unsure...
+    ("j'ai faim", "thank", 0.5, "greet"),
+    # ...not when it is sure of something else.
+    ("j'ai faim", "out_of_scope", 0.95, "greet"),
+    # Nothing said: nothing changed.
+    ("c'est quoi l'alternance", "faq", 0.97, "greet"),
+]
+
+
+@pytest.mark.skipif(not ENGINE_PYTHON.exists(), reason="the engine runtime is not set up")
+def test_the_component_reads_dangers_and_the_fallback_does_not_undo_it() -> None:
+    result = subprocess.run(
+        [str(ENGINE_PYTHON), "-c", SCRIPT, json.dumps(CASES)],
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    got = json.loads(result.stdout.strip().splitlines()[-1])
+    assert got[0] == ["urgent_suicidal_thoughts", 0.9, 1.0]
+    assert got[1][0] == "urgent_violence"
+    assert got[2] == ["urgent_no_food_money", 0.9, 1.0]
+    assert got[3][0] == "out_of_scope"
+    assert got[4][0] == "faq"
