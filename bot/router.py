@@ -33,7 +33,7 @@ from bot.messages import (
 from bot.self_assessment import store as self_assessment_store
 from dialogues.knowledge.base import load_facts, response_text
 from handoff.levels import level_of
-from nlu.components.danger import danger_in
+from nlu.components.danger import danger_in, fold
 from nlu.components.normalise import normalise
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,15 @@ URGENT_WHILE_WAITING = 0.5
 RIGHTS_WHILE_HELD = frozenset({"data_access_request", "data_deletion_request"})
 RIGHTS_BUTTONS_WHILE_HELD = RIGHTS_WHILE_HELD | {"stop_messages"}
 RIGHTS_CONFIDENCE = 0.8
+# The words the assistant itself tells people to type for their rights (the first-contact
+# notice, the data panel): they always work, as if the button were pressed, whatever the
+# NLU makes of two words. Compared after folding case, accents, quotes and end punctuation.
+ADVERTISED_COMMANDS = {
+    "mes donnees": "data_access_request",
+    "my data": "data_access_request",
+    "supprime mes donnees": "data_deletion_request",
+    "delete my data": "data_deletion_request",
+}
 HELD_PARSE_SECONDS = 3.0
 
 
@@ -206,6 +215,13 @@ class ConversationRouter:
                 reminders.note_user_activity(session, user.id, utcnow())
                 desk_reply: DeskReply | None = None
                 button: ButtonAnswer | None = None
+                command = advertised_command(inbound)
+                if command is not None:  # recorded as typed, handled as its button
+                    inbound = InboundMessage(
+                        text=inbound.text,
+                        payload=f"/{command}",
+                        client_message_id=inbound.client_message_id,
+                    )
                 owner = self._owner_of(inbound.payload)
                 if owner is not None:
                     # A gateway-owned button (an appointment, personal data): answered here,
@@ -525,6 +541,14 @@ class ConversationRouter:
             with session_scope(self._sessions) as session:
                 store.set_delivery(session, row_id, delivery)
         return row_id
+
+
+def advertised_command(inbound: InboundMessage) -> str | None:
+    """The rights request a typed message makes with the exact words we advertise."""
+    if inbound.payload is not None or not inbound.text or len(inbound.text) > 40:
+        return None
+    plain = fold(inbound.text).strip(" «»“”\"'.!?")
+    return ADVERTISED_COMMANDS.get(plain)
 
 
 def _danger_without_engine(inbound: InboundMessage, trigger: str | None) -> str | None:

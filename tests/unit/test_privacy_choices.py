@@ -183,3 +183,17 @@ def test_typed_to_a_referent_only_erasure_and_access_are_taken_as_rights(
         assert not preferences.stopped(session, user_of(client, person))
     asked = person.send("effacez tout ce que j'ai écrit")
     assert "/privacy_erase_confirm" in payloads_of(asked)
+
+
+def test_the_advertised_words_always_work_whatever_the_nlu_reads(client: TestClient) -> None:
+    """The notice says: type « mes données » or « supprime mes données ». Those words are
+    handled as their buttons, even when the NLU would read two words as something else."""
+    engine: FakeEngine = client.gateway.engine  # type: ignore[attr-defined]
+    engine.parsed_as = {"Mes données": "privacy_question"}
+    person = ChatClient(http=client)
+    person.send("« Supprime mes données »")
+    assert engine.received[-1][1] == "/data_deletion_request"
+    person.send(payload="/request_human")
+    person.send(payload="/handoff_share_yes")
+    access = person.send("Mes données")
+    assert said(access).startswith("Voici ce que Relais garde sur toi"), "even while held"
