@@ -18,6 +18,11 @@ from typing import Any
 URGENT_PREFIX = "urgent_"
 GOALS = {"macro_f1": 0.90, "urgent_recall": 0.98, "false_urgent_rate": 0.02}
 SUMMARY_KEYS = {"accuracy", "macro avg", "weighted avg", "micro avg"}
+# `rasa test nlu` undoes the FallbackClassifier's decision before scoring; in service, a
+# prediction below this confidence is "not understood" (and, when an urgent intent scored
+# above DANGER_DOUBT, the assistant asks whether the person is in danger). Keep it equal
+# to the FallbackClassifier threshold of nlu/config.yml.
+SERVED_THRESHOLD = 0.45
 
 
 @dataclass
@@ -31,6 +36,9 @@ class Evaluation:
     urgent_any: int
     non_urgent_total: int
     false_urgent: int
+    # As served: urgent predictions at or above the fallback threshold only.
+    false_urgent_served: int = 0
+    urgent_served: int = 0
 
     @property
     def macro_f1(self) -> float:
@@ -68,6 +76,19 @@ def evaluate(results: Path) -> Evaluation:
                 urgent_missed_any += 1
         elif predicted.startswith(URGENT_PREFIX):
             false_urgent += 1
+    false_urgent_served = 0
+    urgent_served = 0
+    for name in ("intent_successes.json", "intent_errors.json"):
+        for item in _load(results / name) or []:
+            predicted = item.get("intent_prediction") or {}
+            acted = (
+                str(predicted.get("name") or "").startswith(URGENT_PREFIX)
+                and float(predicted.get("confidence") or 0.0) >= SERVED_THRESHOLD
+            )
+            if str(item.get("intent", "")).startswith(URGENT_PREFIX):
+                urgent_served += acted
+            else:
+                false_urgent_served += acted
     for error in _load(results / "response_selection_errors.json") or []:
         truth = error.get("intent_response_key_target") or "?"
         predicted = (error.get("intent_response_key_prediction") or {}).get("name") or "none"
@@ -85,6 +106,8 @@ def evaluate(results: Path) -> Evaluation:
         urgent_any=urgent_total - urgent_missed_any,
         non_urgent_total=all_total - urgent_total,
         false_urgent=false_urgent,
+        false_urgent_served=false_urgent_served,
+        urgent_served=urgent_served,
     )
 
 
@@ -129,21 +152,27 @@ def render(evaluations: list[Evaluation], folders: list[Path] | None = None) -> 
     lines = ["# NLU evaluation", ""]
     lines += [
         "| run | macro-F1 (intents + faq topics) | urgent recall (same / any urgent) "
-        "| false urgent rate |",
-        "|---|---|---|---|",
+        "| false urgent rate | as served: urgent recall / false urgent rate |",
+        "|---|---|---|---|---|",
     ]
     for ev in evaluations:
         recall_same = ev.urgent_same / ev.urgent_total if ev.urgent_total else 0.0
         recall_any = ev.urgent_any / ev.urgent_total if ev.urgent_total else 0.0
         false_rate = ev.false_urgent / ev.non_urgent_total if ev.non_urgent_total else 0.0
+        served_recall = ev.urgent_served / ev.urgent_total if ev.urgent_total else 0.0
+        served_false = ev.false_urgent_served / ev.non_urgent_total if ev.non_urgent_total else 0.0
         lines.append(
             f"| {ev.name} | {ev.macro_f1:.3f} | {recall_same:.3f} / {recall_any:.3f} "
-            f"| {false_rate:.4f} ({ev.false_urgent}/{ev.non_urgent_total}) |"
+            f"| {false_rate:.4f} ({ev.false_urgent}/{ev.non_urgent_total}) "
+            f"| {served_recall:.3f} / {served_false:.4f} ({ev.false_urgent_served}) |"
         )
     lines += [
         "",
         f"Goals: macro-F1 >= {GOALS['macro_f1']}, urgent recall >= "
-        f"{GOALS['urgent_recall']}, false urgent rate <= {GOALS['false_urgent_rate']}.",
+        f"{GOALS['urgent_recall']}, false urgent rate <= {GOALS['false_urgent_rate']}. "
+        f"'As served' counts urgent predictions at confidence >= {SERVED_THRESHOLD} only "
+        "(rasa test undoes the fallback; below it the person is asked, not queued). "
+        "Successes are needed for it (--successes).",
         "",
     ]
     for index, ev in enumerate(evaluations):
