@@ -19,6 +19,7 @@ from bot.appointments import reminders
 from bot.conversations import store
 from bot.conversations.models import Channel, Delivery, Message, Sender, User
 from bot.db import session_scope, utcnow
+from bot.emergency import with_emergency_numbers
 from bot.engine_client import EngineClient, EngineUnavailableError
 from bot.i18n import SUPPORTED_LOCALES, gettext
 from bot.messages import (
@@ -31,7 +32,7 @@ from bot.messages import (
     SenderName,
 )
 from bot.self_assessment import store as self_assessment_store
-from dialogues.knowledge.base import load_facts, response_text
+from dialogues.knowledge.base import response_text
 from handoff.levels import level_of
 from nlu.components.danger import danger_in, fold
 from nlu.components.normalise import normalise
@@ -318,7 +319,7 @@ class ConversationRouter:
         except (EngineUnavailableError, TimeoutError):
             # The message is kept for the référent either way; a danger said in plain words
             # still gets its numbers without the engine (the same lexicon as the NLU's).
-            danger = danger_in(normalise(inbound.text)[0], strong_only=True)
+            danger = _danger_without_engine(inbound, None)
             return (danger, 1.0) if danger else ("", 0.0)
         intent = parsed.get("intent") or {}
         return str(intent.get("name") or ""), float(intent.get("confidence") or 0)
@@ -377,15 +378,8 @@ class ConversationRouter:
             danger = _danger_without_engine(inbound, trigger)
             if danger is not None:
                 return await self._urgent_without_engine(ref, message_id, danger, trigger, notice)
-            facts = load_facts()
             unavailable = OutboundMessage(
-                text=gettext(
-                    ref.locale,
-                    "engine-unavailable",
-                    emergency=facts["emergency_eu"].value,
-                    suicide_line=facts["emergency_suicide_prevention"].value,
-                ),
-                sender="system",
+                text=with_emergency_numbers(ref.locale, "engine-unavailable"), sender="system"
             )
             answer = [unavailable] if notice is None else [notice, unavailable]
             with session_scope(self._sessions) as session:
@@ -451,13 +445,7 @@ class ConversationRouter:
             numbers = response_text(f"utter_{danger}", ref.locale)
         except Exception:  # content broken: the general emergency numbers, never nothing
             logger.exception("urgent answer text unavailable")
-            facts = load_facts()
-            numbers = gettext(
-                ref.locale,
-                "engine-unavailable",
-                emergency=facts["emergency_eu"].value,
-                suicide_line=facts["emergency_suicide_prevention"].value,
-            )
+            numbers = with_emergency_numbers(ref.locale, "engine-unavailable")
         messages = [
             OutboundMessage(text=numbers, sender="system"),
             OutboundMessage(text=gettext(ref.locale, "engine-unavailable-urgent"), sender="system"),

@@ -15,14 +15,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 URGENT_PREFIX = "urgent_"
 GOALS = {"macro_f1": 0.90, "urgent_recall": 0.98, "false_urgent_rate": 0.02}
 SUMMARY_KEYS = {"accuracy", "macro avg", "weighted avg", "micro avg"}
-# `rasa test nlu` undoes the FallbackClassifier's decision before scoring; in service, a
-# prediction below this confidence is "not understood" (and, when an urgent intent scored
-# above DANGER_DOUBT, the assistant asks whether the person is in danger). Keep it equal
-# to the FallbackClassifier threshold of nlu/config.yml.
-SERVED_THRESHOLD = 0.45
+CONFIG = Path(__file__).resolve().parent / "config.yml"
+
+
+def fallback_threshold(config: Path = CONFIG) -> float:
+    """The FallbackClassifier threshold of the pipeline: `rasa test nlu` undoes its decision
+    before scoring; in service, a prediction below it is "not understood" (and, when an
+    urgent intent scored above DANGER_DOUBT, the assistant asks whether the person is in
+    danger)."""
+    pipeline = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("pipeline") or []
+    step = next(c for c in pipeline if c.get("name") == "FallbackClassifier")
+    return float(step["threshold"])
+
+
+SERVED_THRESHOLD = fallback_threshold()
 
 
 @dataclass

@@ -11,8 +11,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.i18n import gettext, normalise_locale
-from dialogues.knowledge.base import load_facts
+from bot.emergency import with_emergency_numbers
+from bot.i18n import normalise_locale
 
 logger = logging.getLogger(__name__)
 
@@ -65,13 +65,7 @@ def database_unavailable_response(request: Request, exc: BaseException) -> JSONR
     if gateway is not None:
         gateway.note_database_unavailable()  # /healthz says "db": "down" for a while
     first = request.headers.get("accept-language", "").split(",")[0].split(";")[0].strip()
-    facts = load_facts()
-    message = gettext(
-        normalise_locale(first or None),
-        "error-database-unavailable",
-        emergency=facts["emergency_eu"].value,
-        suicide_line=facts["emergency_suicide_prevention"].value,
-    )
+    message = with_emergency_numbers(normalise_locale(first or None), "error-database-unavailable")
     return JSONResponse(
         {"error": message},
         503,

@@ -477,13 +477,19 @@ def test_engine_down_a_danger_still_gets_its_numbers_and_a_person(
         assert kept.delivery is Delivery.ENGINE_UNAVAILABLE, "kept, and said the engine missed it"
 
 
-def test_engine_down_an_ordinary_question_is_kept_and_nobody_is_called(
-    client: TestClient, engine: FakeEngine
+@pytest.mark.parametrize(
+    "text",
+    [
+        "je me tape 2h de transport pour aller au CFA",  # an ordinary question
+        "j'ai faim",  # a weaker sign: counts only beside the classifier
+    ],
+)
+def test_engine_down_without_a_plain_danger_the_message_is_kept_and_nobody_is_called(
+    client: TestClient, engine: FakeEngine, text: str
 ) -> None:
-    person = Person(client)
     alice = referent(client, "alice@example.org")
     engine.up = False
-    reply = person.send("je me tape 2h de transport pour aller au CFA")
+    reply = Person(client).send(text)
     assert "indisponible" in texts(reply)
     assert reply["handoff"] is None
     assert alice.queue()["waiting"] == []
@@ -511,11 +517,3 @@ def test_engine_down_and_the_queue_failing_the_numbers_are_still_given(
     engine.up = False
     reply = Person(client).send("j'ai plus envie de vivre")
     assert "3114" in reply["messages"][0]["text"][:80], "the numbers, whatever fails after"
-
-
-def test_engine_down_a_weak_sign_alone_calls_nobody(client: TestClient, engine: FakeEngine) -> None:
-    alice = referent(client, "alice@example.org")
-    engine.up = False
-    reply = Person(client).send("j'ai faim")
-    assert "indisponible" in texts(reply)
-    assert alice.queue()["waiting"] == []
