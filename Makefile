@@ -132,7 +132,9 @@ node_modules/.installed: package.json package-lock.json
 
 # NLU quality: cross-validation over the training data, the held-out files (never trained
 # on) and the blind set (nlu/blind: written without seeing the training data or the danger
-# lexicon, mostly dangers and the everyday sentences nearest to them). Slow on two cores
+# lexicon, mostly dangers and the everyday sentences nearest to them) and the fresh set
+# (nlu/fresh: every intent and topic, written without seeing any other data, never used for
+# tuning). Slow on two cores
 # (one training per fold): not part of `make test`.
 FOLDS ?= 3
 nlu-heldout: model
@@ -144,14 +146,18 @@ nlu-heldout: model
 	$(RASA) test nlu --model models/relais-$$hash.tar.gz --nlu nlu/blind \
 	  --out reports/nlu-blind --successes > build/nlu-blind.log 2>&1 \
 	  || { tail -30 build/nlu-blind.log; exit 1; }
-	$(PY) -m nlu.report reports/nlu-heldout reports/nlu-blind --out reports/nlu-heldout.md
+	@hash=$$(cat build/rasa/HASH); rm -rf reports/nlu-fresh; \
+	$(RASA) test nlu --model models/relais-$$hash.tar.gz --nlu nlu/fresh \
+	  --out reports/nlu-fresh --successes > build/nlu-fresh.log 2>&1 \
+	  || { tail -30 build/nlu-fresh.log; exit 1; }
+	$(PY) -m nlu.report reports/nlu-heldout reports/nlu-blind reports/nlu-fresh --out reports/nlu-heldout.md
 
 nlu-eval: nlu-heldout
 	@rm -rf reports/nlu-cv; \
 	$(RASA) test nlu --cross-validation --folds $(FOLDS) --config build/rasa/config.yml \
 	  --nlu build/rasa/data/nlu --domain build/rasa/domain.yml --out reports/nlu-cv --successes \
 	  > build/nlu-cv.log 2>&1 || { tail -30 build/nlu-cv.log; exit 1; }
-	$(PY) -m nlu.report reports/nlu-cv reports/nlu-heldout reports/nlu-blind --out reports/nlu-eval.md
+	$(PY) -m nlu.report reports/nlu-cv reports/nlu-heldout reports/nlu-blind reports/nlu-fresh --out reports/nlu-eval.md
 
 # The first supervisor of the référent console (asks for the password).
 supervisor: migrate

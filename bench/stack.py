@@ -1,7 +1,7 @@
 """Benchmark of the whole stack: reply latency through the gateway against raw Rasa,
 training time, peak memory of each process, and concurrent queue claims.
 
-    python -m bench.stack [--levels 1,10,50] [--messages 400] [--rounds 4] [--handoffs 40]
+    python -m bench.stack [--levels 1,10,50] [--messages 800] [--rounds 4] [--handoffs 40]
                           [--referents 20] [--train] [--reminders reports/bench-reminders.md]
 
 On a stack of its own (``python -m bot.supervisor`` on free loopback ports, a throwaway
@@ -137,7 +137,7 @@ class Profile:
     # Per path and level, rounded to whole conversations (at least one per person at
     # once and per round: 50 at once make 1,600). Enough for a p95 that a pause hitting
     # every conversation at once does not decide alone.
-    messages: int = 400
+    messages: int = 800
     script_length: int = 8
     rounds: int = 4  # turns taken by the two paths per level
     warmup: int = 2  # conversations per path before measuring

@@ -275,7 +275,10 @@ class ConversationRouter:
             # request becomes urgent (the dialogue's urgent rule raises it).
             return await self._ask_engine(ref, inbound, message_id, trigger=danger)
 
-        return await self._ask_engine(ref, inbound, message_id, notice=notice)
+        # Nobody was involved when the message came in: unless this turn asks for a person
+        # (or the gateway), the reply's handoff state is that one, not read again (the status
+        # bar hears of any later change through the desk's own events).
+        return await self._ask_engine(ref, inbound, message_id, notice=notice, read_state=False)
 
     def _repeat(
         self, session: Session, conversation_id: str, inbound: InboundMessage
@@ -362,6 +365,7 @@ class ConversationRouter:
         message_id: int,
         trigger: str | None = None,
         notice: OutboundMessage | None = None,
+        read_state: bool = True,
     ) -> RouteResult:
         metadata = {"locale": ref.locale, "channel": ref.channel.value}
         try:
@@ -422,7 +426,8 @@ class ConversationRouter:
             store.record_outbound(
                 session, ref.conversation_id, result.messages, reply_to_id=message_id
             )
-            result.handoff = self.desk.state(session, ref.conversation_id)
+            if read_state or desk_reply is not None or asks_gateway:
+                result.handoff = self.desk.state(session, ref.conversation_id)
         if desk_reply is not None:
             await self.desk.publish(desk_reply)
         if after is not None:

@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from bot.conversations.models import Channel, Conversation, Delivery, Direction, Message, User
+from bot.conversations.models import Channel, Conversation, Delivery, Direction, Message
 from bot.db import session_scope
 from bot.gateway import Gateway
 from bot.i18n import format_number, gettext, normalise_locale
@@ -56,13 +56,10 @@ def bearer(authorization: str | None) -> str | None:
 def authenticate(gateway: Gateway, session_id: str, token: str | None) -> tuple[str, str]:
     """(user id, locale) of the session, or 401 without telling which part was wrong."""
     with session_scope(gateway.sessions) as session:
-        row = web_sessions.authenticate(session, session_id, token)
-        if row is None:
-            raise ApiError(401, "Unknown session or wrong token.")
-        user = session.get(User, row.user_id)
-        if user is None:
-            raise ApiError(401, "Unknown session or wrong token.")
-        return user.id, user.locale
+        person = web_sessions.person_of(session, session_id, token)
+    if person is None:
+        raise ApiError(401, "Unknown session or wrong token.")
+    return person
 
 
 @router.post("/sessions", status_code=201)

@@ -40,7 +40,6 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.config import Settings
-from bot.conversations.models import User
 from bot.db import session_scope
 from bot.i18n import DEFAULT_LOCALE, gettext, normalise_locale
 from bot.web import sessions as web_sessions
@@ -230,9 +229,8 @@ def _session_locale(scope: Scope, session_id: str, authorization: str | None) ->
         return None
     try:
         with session_scope(gateway.sessions) as session:
-            row = web_sessions.authenticate(session, session_id, bearer(authorization))
-            user = session.get(User, row.user_id) if row is not None else None
-            return user.locale if user is not None else None
+            person = web_sessions.person_of(session, session_id, bearer(authorization))
+            return person[1] if person is not None else None
     except SQLAlchemyError:
         logger.warning("rate limit: the session's locale could not be read", exc_info=True)
         return None

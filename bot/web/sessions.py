@@ -13,6 +13,7 @@ import secrets
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from bot.conversations.models import User
 from bot.db import Base, utcnow
 
 
@@ -43,11 +44,16 @@ def create(session: Session, session_id: str, user_id: str, token: str) -> WebCh
     return row
 
 
-def authenticate(session: Session, session_id: str, token: str | None) -> WebChatSession | None:
-    """The session when the token is its own, else None (same answer for both failures)."""
+def person_of(session: Session, session_id: str, token: str | None) -> tuple[str, str] | None:
+    """(user id, locale) when the token is the session's own, else None (same answer for
+    both failures). One query: it runs before every message."""
     if not token or len(session_id) > 64:
         return None
-    row = session.scalar(select(WebChatSession).where(WebChatSession.id == session_id))
+    row = session.execute(
+        select(WebChatSession.user_id, WebChatSession.token_hash, User.locale)
+        .join(User, User.id == WebChatSession.user_id)
+        .where(WebChatSession.id == session_id)
+    ).first()
     if row is None or not hmac.compare_digest(row.token_hash, hash_token(token)):
         return None
-    return row
+    return row.user_id, row.locale
