@@ -21,10 +21,12 @@ from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 from rasa.shared.nlu.training_data.message import Message
 from nlu.components.danger_lexicon import DangerLexicon
 
-lexicon = DangerLexicon({"confidence": 0.9, "unsure_below": 0.7})
-fallback = FallbackClassifier(
-    {**FallbackClassifier.get_default_config(), "threshold": 0.45, "ambiguity_threshold": 0.05}
-)
+import yaml
+
+# The two components as nlu/config.yml configures them.
+pipeline = {c["name"].split(".")[-1]: c for c in yaml.safe_load(open("nlu/config.yml"))["pipeline"]}
+lexicon = DangerLexicon(pipeline["DangerLexicon"])
+fallback = FallbackClassifier({**FallbackClassifier.get_default_config(), **pipeline["FallbackClassifier"]})
 out = []
 for text, top, confidence, second in json.loads(sys.argv[1]):
     ranking = [
@@ -71,3 +73,4 @@ def test_the_component_reads_dangers_and_the_fallback_does_not_undo_it() -> None
     assert got[2] == ["urgent_no_food_money", 0.9, 1.0]
     assert got[3][0] == "out_of_scope"
     assert got[4][0] == "faq"
+
