@@ -24,9 +24,11 @@ from nlu.components.danger_lexicon import DangerLexicon
 import yaml
 
 # The two components as nlu/config.yml configures them.
-pipeline = {c["name"].split(".")[-1]: c for c in yaml.safe_load(open("nlu/config.yml"))["pipeline"]}
+config = yaml.safe_load(open("nlu/config.yml"))
+pipeline = {c["name"].split(".")[-1]: c for c in config["pipeline"]}
 lexicon = DangerLexicon(pipeline["DangerLexicon"])
-fallback = FallbackClassifier({**FallbackClassifier.get_default_config(), **pipeline["FallbackClassifier"]})
+defaults = FallbackClassifier.get_default_config()
+fallback = FallbackClassifier({**defaults, **pipeline["FallbackClassifier"]})
 out = []
 for text, top, confidence, second in json.loads(sys.argv[1]):
     ranking = [
