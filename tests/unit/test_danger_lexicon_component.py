@@ -75,4 +75,3 @@ def test_the_component_reads_dangers_and_the_fallback_does_not_undo_it() -> None
     assert got[2] == ["urgent_no_food_money", 0.9, 1.0]
     assert got[3][0] == "out_of_scope"
     assert got[4][0] == "faq"
-
