@@ -138,18 +138,13 @@ node_modules/.installed: package.json package-lock.json
 # (one training per fold): not part of `make test`.
 FOLDS ?= 3
 nlu-heldout: model
-	@hash=$$(cat build/rasa/HASH); rm -rf reports/nlu-heldout; \
-	$(RASA) test nlu --model models/relais-$$hash.tar.gz --nlu build/heldout \
-	  --out reports/nlu-heldout --successes > build/nlu-heldout.log 2>&1 \
-	  || { tail -30 build/nlu-heldout.log; exit 1; }
-	@hash=$$(cat build/rasa/HASH); rm -rf reports/nlu-blind; \
-	$(RASA) test nlu --model models/relais-$$hash.tar.gz --nlu nlu/blind \
-	  --out reports/nlu-blind --successes > build/nlu-blind.log 2>&1 \
-	  || { tail -30 build/nlu-blind.log; exit 1; }
-	@hash=$$(cat build/rasa/HASH); rm -rf reports/nlu-fresh; \
-	$(RASA) test nlu --model models/relais-$$hash.tar.gz --nlu nlu/fresh \
-	  --out reports/nlu-fresh --successes > build/nlu-fresh.log 2>&1 \
-	  || { tail -30 build/nlu-fresh.log; exit 1; }
+	@hash=$$(cat build/rasa/HASH); \
+	for run in heldout:build/heldout blind:nlu/blind fresh:nlu/fresh; do \
+	  name=nlu-$${run%%:*}; data=$${run#*:}; rm -rf reports/$$name; \
+	  $(RASA) test nlu --model models/relais-$$hash.tar.gz --nlu $$data \
+	    --out reports/$$name --successes > build/$$name.log 2>&1 \
+	    || { tail -30 build/$$name.log; exit 1; }; \
+	done
 	$(PY) -m nlu.report reports/nlu-heldout reports/nlu-blind reports/nlu-fresh --out reports/nlu-heldout.md
 
 nlu-eval: nlu-heldout
