@@ -36,6 +36,15 @@ class EngineUnavailableError(Exception):
     """The Rasa server (or the action server behind it) could not answer."""
 
 
+def _refused(call: str, status: int) -> EngineUnavailableError:
+    """Log why an answer of the engine cannot be used (no message content in logs)."""
+    if status == 200:
+        logger.warning("engine %s: HTTP 200 but not the expected JSON shape", call)
+    else:
+        logger.warning("engine %s: HTTP %s", call, status)
+    return EngineUnavailableError()
+
+
 class EngineClient:
     """Every call to Rasa goes through here. On aiohttp rather than httpx: one round trip to
     Rasa costs about a millisecond less of the gateway's time (measured 0.25 ms against
@@ -72,18 +81,31 @@ class EngineClient:
     def _params(self) -> dict[str, str]:
         return {"token": self._token} if self._token else {}
 
-    async def _post(
-        self, path: str, body: dict[str, Any], params: dict[str, str] | None = None
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        time_limit: aiohttp.ClientTimeout | None = None,
     ) -> tuple[int, Any]:
-        """(status, JSON body) of a POST; EngineUnavailableError when Rasa cannot be reached."""
+        """(status, JSON body or None) of one call; EngineUnavailableError when Rasa cannot
+        be reached, times out or sends a body that is not JSON."""
         try:
-            async with self._client().post(path, json=body, params=params) as response:
+            async with self._client().request(
+                method, path, json=body, params=params, timeout=time_limit or self._timeout
+            ) as response:
                 if response.status != 200:
                     return response.status, None
                 return response.status, await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             logger.warning("engine unreachable: %s", type(exc).__name__)
             raise EngineUnavailableError from exc
+
+    async def _post(
+        self, path: str, body: dict[str, Any], params: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        return await self._request("POST", path, body, params)
 
     async def send(
         self, sender_id: str, text: str, metadata: dict[str, Any]
@@ -94,8 +116,7 @@ class EngineClient:
             {"sender": sender_id, "message": to_engine_text(text), "metadata": metadata},
         )
         if status != 200 or not isinstance(items, list):
-            logger.warning("engine answered HTTP %s", status)
-            raise EngineUnavailableError
+            raise _refused("webhook", status)
         return parse_rest_messages(items)
 
     async def trigger_intent(
@@ -108,28 +129,24 @@ class EngineClient:
             params={**self._params(), "output_channel": "latest"},
         )
         if status != 200 or not isinstance(body, dict):
-            logger.warning("engine trigger_intent answered HTTP %s", status)
-            raise EngineUnavailableError
+            raise _refused("trigger_intent", status)
         return parse_rest_messages(body.get("messages", []))
 
     async def parse(self, text: str) -> dict[str, Any]:
         status, body = await self._post("/model/parse", {"text": text}, params=self._params())
         if status != 200 or not isinstance(body, dict):
-            raise EngineUnavailableError
+            raise _refused("parse", status)
         return body
 
     async def is_ready(self) -> bool:
         """True once the server answers and has a model loaded."""
         try:
-            async with self._client().get(
-                "/status", params=self._params(), timeout=aiohttp.ClientTimeout(total=3.0)
-            ) as response:
-                if response.status != 200:
-                    return False
-                body = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError):
+            status, body = await self._request(
+                "GET", "/status", params=self._params(), time_limit=aiohttp.ClientTimeout(total=3.0)
+            )
+        except EngineUnavailableError:
             return False
-        return isinstance(body, dict) and bool(body.get("model_file"))
+        return status == 200 and isinstance(body, dict) and bool(body.get("model_file"))
 
 
 def parse_rest_messages(

@@ -33,7 +33,17 @@ def fallback_threshold(config: Path = CONFIG) -> float:
     return float(step["threshold"])
 
 
-SERVED_THRESHOLD = fallback_threshold()
+@dataclass(frozen=True)
+class Prediction:
+    """One tested message's intent: its truth, the prediction and its confidence."""
+
+    truth: str
+    predicted: str
+    confidence: float
+
+    @property
+    def right(self) -> bool:
+        return self.truth == self.predicted
 
 
 @dataclass
@@ -47,9 +57,21 @@ class Evaluation:
     urgent_any: int
     non_urgent_total: int
     false_urgent: int
-    # As served: urgent predictions at or above the fallback threshold only.
-    false_urgent_served: int = 0
-    urgent_served: int = 0
+    # Every intent prediction of the run (needs --successes): the as-served counts and the
+    # fallback threshold sweep are computed from them.
+    predictions: list[Prediction]
+
+    def served(self, threshold: float) -> tuple[int, int]:
+        """(urgent messages acted on, non-urgent messages queued as urgent) when urgent
+        predictions count only at or above the fallback threshold, as in service."""
+        urgent = false_urgent = 0
+        for p in self.predictions:
+            acted = p.predicted.startswith(URGENT_PREFIX) and p.confidence >= threshold
+            if p.truth.startswith(URGENT_PREFIX):
+                urgent += acted
+            else:
+                false_urgent += acted
+        return urgent, false_urgent
 
     @property
     def macro_f1(self) -> float:
@@ -73,33 +95,30 @@ def evaluate(results: Path) -> Evaluation:
             f1[label] = float(row.get("f1-score", 0.0))
             support[label] = int(row.get("support", 0))
 
+    errors = _load(results / "intent_errors.json") or []
+    successes = _load(results / "intent_successes.json") or []
+    predictions = [
+        Prediction(
+            truth=str(item.get("intent", "")),
+            predicted=str((item.get("intent_prediction") or {}).get("name") or "none"),
+            confidence=float((item.get("intent_prediction") or {}).get("confidence") or 0.0),
+        )
+        for item in successes + errors
+    ]
     confusions: Counter[tuple[str, str]] = Counter()
     urgent_missed_any = 0
     urgent_missed_same = 0
     false_urgent = 0
-    for error in _load(results / "intent_errors.json") or []:
-        truth = error["intent"]
-        predicted = (error.get("intent_prediction") or {}).get("name") or "none"
-        confusions[(truth, predicted)] += 1
-        if truth.startswith(URGENT_PREFIX):
+    for p in predictions:
+        if p.right:
+            continue
+        confusions[(p.truth, p.predicted)] += 1
+        if p.truth.startswith(URGENT_PREFIX):
             urgent_missed_same += 1
-            if not predicted.startswith(URGENT_PREFIX):
+            if not p.predicted.startswith(URGENT_PREFIX):
                 urgent_missed_any += 1
-        elif predicted.startswith(URGENT_PREFIX):
+        elif p.predicted.startswith(URGENT_PREFIX):
             false_urgent += 1
-    false_urgent_served = 0
-    urgent_served = 0
-    for name in ("intent_successes.json", "intent_errors.json"):
-        for item in _load(results / name) or []:
-            predicted = item.get("intent_prediction") or {}
-            acted = (
-                str(predicted.get("name") or "").startswith(URGENT_PREFIX)
-                and float(predicted.get("confidence") or 0.0) >= SERVED_THRESHOLD
-            )
-            if str(item.get("intent", "")).startswith(URGENT_PREFIX):
-                urgent_served += acted
-            else:
-                false_urgent_served += acted
     for error in _load(results / "response_selection_errors.json") or []:
         truth = error.get("intent_response_key_target") or "?"
         predicted = (error.get("intent_response_key_prediction") or {}).get("name") or "none"
@@ -117,30 +136,25 @@ def evaluate(results: Path) -> Evaluation:
         urgent_any=urgent_total - urgent_missed_any,
         non_urgent_total=all_total - urgent_total,
         false_urgent=false_urgent,
-        false_urgent_served=false_urgent_served,
-        urgent_served=urgent_served,
+        predictions=predictions,
     )
 
 
 SWEEP = (0.45, 0.5, 0.55, 0.6, 0.7, 0.8)
 
 
-def threshold_sweep(results: Path) -> list[str]:
+def threshold_sweep(ev: Evaluation) -> list[str]:
     """What each fallback threshold would do on this run: the share of right answers it
     would turn into "not understood" against the share of wrong ones it would catch.
 
     Below the threshold in use, Rasa already answered ``nlu_fallback``: the sweep starts
     there. Urgent messages are left out: the urgent rule answers them at any confidence.
     """
-    rows: list[tuple[bool, float]] = []
-    for name, right in (("intent_successes.json", True), ("intent_errors.json", False)):
-        for item in _load(results / name) or []:
-            prediction = item.get("intent_prediction") or {}
-            if str(item.get("intent", "")).startswith(URGENT_PREFIX):
-                continue
-            if prediction.get("name") == "nlu_fallback":
-                continue
-            rows.append((right, float(prediction.get("confidence") or 0.0)))
+    rows = [
+        (p.right, p.confidence)
+        for p in ev.predictions
+        if not p.truth.startswith(URGENT_PREFIX) and p.predicted != "nlu_fallback"
+    ]
     rights = [c for ok, c in rows if ok]
     wrongs = [c for ok, c in rows if not ok]
     if not rights:
@@ -159,7 +173,7 @@ def threshold_sweep(results: Path) -> list[str]:
     return lines
 
 
-def render(evaluations: list[Evaluation], folders: list[Path] | None = None) -> str:
+def render(evaluations: list[Evaluation], served_threshold: float) -> str:
     lines = ["# NLU evaluation", ""]
     lines += [
         "| run | macro-F1 (intents + faq topics) | urgent recall (same / any urgent) "
@@ -170,23 +184,24 @@ def render(evaluations: list[Evaluation], folders: list[Path] | None = None) -> 
         recall_same = ev.urgent_same / ev.urgent_total if ev.urgent_total else 0.0
         recall_any = ev.urgent_any / ev.urgent_total if ev.urgent_total else 0.0
         false_rate = ev.false_urgent / ev.non_urgent_total if ev.non_urgent_total else 0.0
-        served_recall = ev.urgent_served / ev.urgent_total if ev.urgent_total else 0.0
-        served_false = ev.false_urgent_served / ev.non_urgent_total if ev.non_urgent_total else 0.0
+        urgent_served, false_urgent_served = ev.served(served_threshold)
+        served_recall = urgent_served / ev.urgent_total if ev.urgent_total else 0.0
+        served_false = false_urgent_served / ev.non_urgent_total if ev.non_urgent_total else 0.0
         lines.append(
             f"| {ev.name} | {ev.macro_f1:.3f} | {recall_same:.3f} / {recall_any:.3f} "
             f"| {false_rate:.4f} ({ev.false_urgent}/{ev.non_urgent_total}) "
-            f"| {served_recall:.3f} / {served_false:.4f} ({ev.false_urgent_served}) |"
+            f"| {served_recall:.3f} / {served_false:.4f} ({false_urgent_served}) |"
         )
     lines += [
         "",
         f"Goals: macro-F1 >= {GOALS['macro_f1']}, urgent recall >= "
         f"{GOALS['urgent_recall']}, false urgent rate <= {GOALS['false_urgent_rate']}. "
-        f"'As served' counts urgent predictions at confidence >= {SERVED_THRESHOLD} only "
+        f"'As served' counts urgent predictions at confidence >= {served_threshold} only "
         "(rasa test undoes the fallback; below it the person is asked, not queued). "
         "Successes are needed for it (--successes).",
         "",
     ]
-    for index, ev in enumerate(evaluations):
+    for ev in evaluations:
         lines += [f"## {ev.name}", "", "Most confused pairs (truth -> predicted, count):", ""]
         lines += [f"- {t} -> {p}: {n}" for (t, p), n in ev.confusions.most_common(15)]
         lines += ["", "| intent or topic | F1 | support |", "|---|---|---|"]
@@ -194,8 +209,7 @@ def render(evaluations: list[Evaluation], folders: list[Path] | None = None) -> 
             f"| {k} | {v:.3f} | {ev.support.get(k, 0)} |"
             for k, v in sorted(ev.f1.items(), key=lambda kv: kv[1])
         ]
-        if folders is not None:
-            lines += threshold_sweep(folders[index])
+        lines += threshold_sweep(ev)
         lines.append("")
     return "\n".join(lines)
 
@@ -204,12 +218,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--config", type=Path, default=CONFIG)
     args = parser.parse_args()
-    text = render([evaluate(path) for path in args.results], list(args.results))
+    evaluations = [evaluate(path) for path in args.results]
+    text = render(evaluations, fallback_threshold(args.config))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     print(text.split("\n## ")[0])
-    for ev in (evaluate(path) for path in args.results):
+    for ev in evaluations:
         worst = sorted(ev.f1.items(), key=lambda kv: kv[1])[:8]
         print(f"{ev.name}: lowest F1: " + ", ".join(f"{k} {v:.2f}" for k, v in worst))
 

@@ -6,6 +6,8 @@ moved with the text so annotations stay aligned.
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -16,6 +18,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from nlu.components import normalise as normalise_module
 from nlu.components.normalise import normalise, shift_offset
 
 
@@ -32,6 +35,14 @@ class SmsNormaliser(GraphComponent):
         execution_context: ExecutionContext,
     ) -> "SmsNormaliser":
         return cls()
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        # Rasa's training cache keys a component by its config only: without this, editing
+        # the spelling rules alone would restore featurizers and DIET trained on the old
+        # normalised text. The rules' source is part of what this component computes.
+        source = Path(normalise_module.__file__).read_bytes()
+        return hashlib.sha256(source).hexdigest()
 
     @staticmethod
     def _normalise_message(message: Message) -> None:
