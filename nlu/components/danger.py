@@ -94,6 +94,12 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\b(toit|pont|fenetre|balcon)\b.*\b(vais|va|veux) sauter\b",
         r"\b(avaler|avale|prendre|boire) (toute|toutes|tous) (la|les|mes|ma) (boite|boites|medocs|medicaments|cachets|pilules)\b",
         r"\bpartir pour de bon\b",
+        # "je me tue" in the present, not the idioms "je me tue à la tâche / à le dire".
+        r"\bje me (tue|pends)\b(?! (a|au|aux|pour|de|la|le|les)\b| d')",
+        # Farewells: saying one will not be there, with a plan or a goodbye.
+        r"\bvous comprendrez (apres|plus tard|bientot|un jour)\b",
+        r"\bplus (etre )?la (demain|dans (un|une|deux|trois|\d+) \w+|ce soir|bientot)\b.*"
+        r"\b(tout prevu|prends soin|prenez soin|adieu|pardon)\b",
         r"\bde trop sur (cette|la) terre\b",
         r"\bme (brule|bruler)\b.*\bcigarettes?\b",
         r"\bkill(ing)? (myself|himself|herself)\b(?! (\w+ing|over|at work|for))",
@@ -111,7 +117,7 @@ _PATTERNS: Dict[str, List[str]] = {
     NO_SHELTER: [
         r"\b(dors|dor|jdors|jdor|dormir|dormi|dort|dormons|dorment|passe (mes|la|les) nuits?|"
         r"passer (mes|la|les) nuits?) (dehors?|sous un pont|a la (rue|gare)|aux urgences|sur un banc|"
-        r"dans (la|ma|une|sa|le|un|les|des|mon|son) (rue|voiture|bagnole|gare|metro|parc|bois|cave|"
+        r"dans (la|ma|une|sa|ca|le|un|les|des|mon|son) (rue|voiture|bagnole|gare|metro|parc|bois|cave|"
         r"parking|abri|abri bus|hall|halls|squat|tente|cage d'escalier|escalier|toilettes|urgences))",
         # "à la rue" is also "lost" ("à la rue en maths", "niveau démarches"): only when
         # nothing follows, or a time, a place or belongings.
