@@ -36,9 +36,10 @@ REGISTERS = ("tu", "vous")
 SOURCE_LABEL = {"fr": "Source", "en": "Source"}
 # What else decides the trained model: the custom components and the engine's versions.
 MODEL_INPUTS = [NLU / "components", ROOT / "requirements" / "engine.lock"]
-# Read at run time by a component that learns nothing (DangerLexicon): a change to it takes
-# effect at the next start of the engine, with no new model.
-RUNTIME_ONLY = {NLU / "components" / "danger.py"}
+# The component that learns nothing (DangerLexicon) and the lexicon it reads: Rasa runs
+# it only when parsing, from this source tree, so a change takes effect at the next start
+# of the engine, with no new model.
+RUNTIME_ONLY = {NLU / "components" / "danger.py", NLU / "components" / "danger_lexicon.py"}
 
 
 class _Dumper(yaml.SafeDumper):
@@ -204,14 +205,20 @@ def build(out: Path) -> str:
     return digest
 
 
+def model_input_files() -> list[Path]:
+    """The source files, besides the built Rasa data, that the trained model depends on."""
+    files: list[Path] = []
+    for extra in MODEL_INPUTS:
+        paths = sorted(extra.rglob("*.py")) if extra.is_dir() else [extra]
+        files += [p for p in paths if p not in RUNTIME_ONLY]
+    return files
+
+
 def content_hash(out: Path) -> str:
     """Hash of everything that decides the model: same hash, same model, no retraining."""
     sha = hashlib.sha256()
     named = [(p.relative_to(out), p) for p in out.rglob("*") if p.is_file() and p.name != "HASH"]
-    for extra in MODEL_INPUTS:
-        paths = sorted(extra.rglob("*.py")) if extra.is_dir() else [extra]
-        paths = [p for p in paths if p not in RUNTIME_ONLY]
-        named += [(p.relative_to(ROOT), p) for p in paths]
+    named += [(p.relative_to(ROOT), p) for p in model_input_files()]
     for name, path in sorted(named):
         sha.update(str(name).encode())
         sha.update(path.read_bytes())

@@ -7,8 +7,11 @@ fallback threshold, so the urgent rule answers with the numbers and raises the h
 Weaker signs ("j'ai faim", "de force", "sans-abri") count only when the classifier is
 unsure (top confidence below ``unsure_below``) or already ranks an urgent intent in its
 first three.
-When DIET already chose an urgent intent, its choice stands: every urgent intent raises
-the same urgent handoff and DIET reads the whole message.
+When DIET already chose an urgent intent, its choice of danger stands (every urgent intent
+raises the same urgent handoff and DIET reads the whole message); when it chose one with
+less than the lexicon's confidence and the words say a danger, that confidence is raised,
+so that a hesitant reading of "j'ai pris toute la boîte de cachets" is not turned into
+"not understood" by the fallback.
 """
 
 from __future__ import annotations
@@ -64,15 +67,21 @@ class DangerLexicon(GraphComponent):
             return
         intent = message.get(INTENT) or {}
         top = intent.get(INTENT_NAME_KEY) or ""
-        if top.startswith(URGENT_PREFIX):
+        top_confidence = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+        if top.startswith(URGENT_PREFIX) and top_confidence >= self._confidence:
             return
         ranking = message.get(INTENT_RANKING) or []
-        unsure = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0) < self._unsure_below or any(
+        unsure = top_confidence < self._unsure_below or any(
             str(r.get(INTENT_NAME_KEY) or "").startswith(URGENT_PREFIX) for r in ranking[:3]
         )
         danger = danger_in(text, strong_only=not unsure)
         if danger is None:
             return
+        if top.startswith(URGENT_PREFIX):
+            # DIET read a danger too but hesitates (below the fallback threshold the person
+            # would only be asked): its reading of the whole message names the danger, the
+            # words make it sure.
+            danger = top
         # The danger goes first at a fixed confidence; the rest keep their order and share
         # what is left, so the fallback's ambiguity check sees a clear first choice.
         chosen = {INTENT_NAME_KEY: danger, PREDICTED_CONFIDENCE_KEY: self._confidence}

@@ -69,6 +69,10 @@ CASES = [
     ("j'ai faim", "thank", 0.5, "greet"),
     # ...not when it is sure of something else.
     ("j'ai faim", "out_of_scope", 0.95, "greet"),
+    # The classifier read a danger but hesitates: the words make it sure.
+    ("j'ai pris toute la boîte de cachets", "urgent_suicidal_thoughts", 0.35, "faq"),
+    # A hesitant urgent reading with no danger in the words is left to the fallback.
+    ("bonjour tout le monde", "urgent_suicidal_thoughts", 0.4, "greet"),
     # Nothing said: nothing changed.
     ("c'est quoi l'alternance", "faq", 0.97, "greet"),
 ]
@@ -81,7 +85,9 @@ def test_the_component_reads_dangers_and_the_fallback_does_not_undo_it() -> None
     assert got[1][0] == "urgent_violence"
     assert got[2] == ["urgent_no_food_money", 0.9, 1.0]
     assert got[3][0] == "out_of_scope"
-    assert got[4][0] == "faq"
+    assert got[4] == ["urgent_suicidal_thoughts", 0.9, 1.0]
+    assert got[5][0] == "nlu_fallback"
+    assert got[6][0] == "faq"
 
 
 FINGERPRINT_SCRIPT = r"""
