@@ -81,6 +81,26 @@ def child_env(
     return env
 
 
+def rasa_command(token: str, model: Path, endpoints: Path, port: int) -> list[str]:
+    """The Rasa server's command line. The token is joined to its option: a generated
+    url-safe token starts with "-" one time in 64, which Rasa's argument parser would read
+    as another option (the engine then refused to start)."""
+    return [
+        str(RASA),
+        "run",
+        "--enable-api",
+        f"--auth-token={token}",
+        "--model",
+        str(model),
+        "--endpoints",
+        str(endpoints),
+        "--interface",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+
+
 def plan(settings: Settings) -> list[Child]:
     """The children in start order: each needs the ones before it."""
     endpoints = write_endpoints(settings)
@@ -105,21 +125,7 @@ def plan(settings: Settings) -> list[Child]:
         ),
         Child(
             "rasa",
-            [
-                str(RASA),
-                "run",
-                "--enable-api",
-                "--auth-token",
-                rasa_token,
-                "--model",
-                str(model),
-                "--endpoints",
-                str(endpoints),
-                "--interface",
-                "127.0.0.1",
-                "--port",
-                str(settings.rasa_port),
-            ],
+            rasa_command(rasa_token, model, endpoints, settings.rasa_port),
             f"{settings.engine_url}/status?token={rasa_token}",
             child_env(settings),
         ),
