@@ -8,28 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-ENGINE_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
-
-
-def _last_line_in_engine(script: str, *args: str) -> str:
-    """Run a script in the engine's runtime; the last line it printed."""
-    result = subprocess.run(
-        [str(ENGINE_PYTHON), "-c", script, *args],
-        cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    return result.stdout.strip().splitlines()[-1]
-
+from tests.utils.engine_runtime import ENGINE_PYTHON, ROOT, last_line_in_engine
 
 SCRIPT = r"""
 import json, sys
@@ -80,7 +62,7 @@ CASES = [
 
 @pytest.mark.skipif(not ENGINE_PYTHON.exists(), reason="the engine runtime is not set up")
 def test_the_component_reads_dangers_and_the_fallback_does_not_undo_it() -> None:
-    got = json.loads(_last_line_in_engine(SCRIPT, json.dumps(CASES)))
+    got = json.loads(last_line_in_engine(SCRIPT, json.dumps(CASES)))
     assert got[0] == ["urgent_suicidal_thoughts", 0.9, 1.0]
     assert got[1][0] == "urgent_violence"
     assert got[2] == ["urgent_no_food_money", 0.9, 1.0]
@@ -101,4 +83,4 @@ def test_the_normaliser_rules_are_part_of_the_training_cache_key() -> None:
     # Rasa reuses a cached component when its fingerprint is unchanged; editing the SMS
     # spelling rules must change it, or a retraining would keep the old normalised text.
     rules = (ROOT / "nlu" / "components" / "normalise.py").read_bytes()
-    assert _last_line_in_engine(FINGERPRINT_SCRIPT) == hashlib.sha256(rules).hexdigest()
+    assert last_line_in_engine(FINGERPRINT_SCRIPT) == hashlib.sha256(rules).hexdigest()

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 import bot.supervisor as supervisor_module
 from bot.config import Settings
 from bot.supervisor import Child, Supervisor, rasa_command
+from tests.utils.engine_runtime import ENGINE_PYTHON, last_line_in_engine
 from tests.utils.ports import free_port
 
 
@@ -81,7 +81,6 @@ async def test_crash_loop_stops_the_group_with_an_error(monkeypatch: pytest.Monk
     assert await asyncio.wait_for(run, 30) == 1
 
 
-ENGINE_PYTHON = Path(__file__).resolve().parents[2] / ".venv-rasa" / "bin" / "python"
 PARSE_WITH_RASA = r"""
 import json, sys
 from rasa.__main__ import create_argument_parser
@@ -96,12 +95,4 @@ def test_rasa_reads_any_generated_token(token: str, tmp_path: Path) -> None:
     # Rasa's own argument parser, as `rasa run` uses it: a token starting with "-" was
     # once read as an option and the engine refused to start.
     command = rasa_command(token, tmp_path / "model.tar.gz", tmp_path / "endpoints.yml", 5005)
-    result = subprocess.run(
-        [str(ENGINE_PYTHON), "-c", PARSE_WITH_RASA, json.dumps(command)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
-    )
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == token
+    assert json.loads(last_line_in_engine(PARSE_WITH_RASA, json.dumps(command))) == token
