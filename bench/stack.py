@@ -611,7 +611,7 @@ def _name_of(pid: int) -> str:
         return "action server"
     if "bot.serve" in command:
         return "gateway"
-    if re.search(r"rasa run\b", command):
+    if "bot.engine_launch" in command or re.search(r"rasa run\b", command):
         return "Rasa server"
     return Path(argv[0].decode(errors="replace")).name
 

@@ -41,7 +41,7 @@ RESTART_WINDOW = 120.0
 READY_TIMEOUT = 300.0
 STOP_GRACE = 10.0
 APP_PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
-RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+ENGINE_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 
 
 @dataclass
@@ -81,15 +81,15 @@ def child_env(
     return env
 
 
-def rasa_command(token: str, model: Path, endpoints: Path, port: int) -> list[str]:
-    """The Rasa server's command line. The token is joined to its option: a generated
-    url-safe token starts with "-" one time in 64, which Rasa's argument parser would read
-    as another option (the engine then refused to start)."""
+def rasa_command(model: Path, endpoints: Path, port: int) -> list[str]:
+    """The Rasa server's command line, without its token: ``bot.engine_launch`` adds the
+    token from ``RASA_TOKEN`` inside the process, so it never shows in ``ps``."""
     return [
-        str(RASA),
+        str(ENGINE_PYTHON),
+        "-m",
+        "bot.engine_launch",
         "run",
         "--enable-api",
-        f"--auth-token={token}",
         "--model",
         str(model),
         "--endpoints",
@@ -121,11 +121,13 @@ def plan(settings: Settings) -> list[Child]:
                 str(settings.actions_port),
             ],
             f"{settings.action_server_url}/health",
-            child_env(settings),
+            # rasa_sdk listens on 0.0.0.0 unless told: it runs our actions for any caller,
+            # and only Rasa, on this machine, needs it.
+            child_env(settings, extra={"SANIC_HOST": "127.0.0.1"}),
         ),
         Child(
             "rasa",
-            rasa_command(rasa_token, model, endpoints, settings.rasa_port),
+            rasa_command(model, endpoints, settings.rasa_port),
             f"{settings.engine_url}/status?token={rasa_token}",
             child_env(settings),
         ),

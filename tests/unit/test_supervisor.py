@@ -14,6 +14,7 @@ import pytest
 
 import bot.supervisor as supervisor_module
 from bot.config import Settings
+from bot.engine_launch import engine_argv
 from bot.supervisor import Child, Supervisor, rasa_command
 from tests.utils.engine_runtime import ENGINE_PYTHON, last_line_in_engine
 from tests.utils.ports import free_port
@@ -82,17 +83,32 @@ async def test_crash_loop_stops_the_group_with_an_error(monkeypatch: pytest.Monk
 
 
 PARSE_WITH_RASA = r"""
-import json, sys
+import json, os, sys
 from rasa.__main__ import create_argument_parser
-args = create_argument_parser().parse_args(json.loads(sys.argv[1])[1:])
+from bot.engine_launch import engine_argv
+command = json.loads(sys.argv[1])
+assert command[1:4] == ["-m", "bot.engine_launch", "run"], command
+args = create_argument_parser().parse_args(engine_argv(command[3:], os.environ))
 print(json.dumps(args.auth_token))
 """
 
 
 @pytest.mark.skipif(not ENGINE_PYTHON.exists(), reason="the engine runtime is not set up")
 @pytest.mark.parametrize("token", ["-Ab3_x-9", "plainToken_42"])
-def test_rasa_reads_any_generated_token(token: str, tmp_path: Path) -> None:
-    # Rasa's own argument parser, as `rasa run` uses it: a token starting with "-" was
-    # once read as an option and the engine refused to start.
-    command = rasa_command(token, tmp_path / "model.tar.gz", tmp_path / "endpoints.yml", 5005)
-    assert json.loads(last_line_in_engine(PARSE_WITH_RASA, json.dumps(command))) == token
+def test_rasa_reads_its_token_from_the_environment_only(token: str, tmp_path: Path) -> None:
+    # The launcher and Rasa's own argument parser, as the supervisor starts the engine: the
+    # token comes from RASA_TOKEN (a command line is visible to every user in `ps`), joined
+    # to its option (a token starting with "-" was once read as an option and the engine
+    # refused to start).
+    command = rasa_command(tmp_path / "model.tar.gz", tmp_path / "endpoints.yml", 5005)
+    assert token not in " ".join(command)
+    parsed = last_line_in_engine(PARSE_WITH_RASA, json.dumps(command), env={"RASA_TOKEN": token})
+    assert json.loads(parsed) == token
+
+
+def test_a_token_on_the_launcher_command_line_is_refused() -> None:
+    with pytest.raises(SystemExit, match="RASA_TOKEN"):
+        engine_argv(["run", "--auth-token=secret"], {})
+    with pytest.raises(SystemExit, match="RASA_TOKEN"):
+        engine_argv(["run", "--auth-token", "secret"], {})
+    assert engine_argv(["run"], {"RASA_TOKEN": "-x"}) == ["run", "--auth-token=-x"]

@@ -9,12 +9,18 @@ ROOT = Path(__file__).resolve().parents[2]
 ENGINE_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 
 
-def last_line_in_engine(script: str, *args: str) -> str:
-    """Run ``script`` with ``args`` in the engine's runtime; the last line it printed."""
+def last_line_in_engine(script: str, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run ``script`` with ``args`` in the engine's runtime (with ``env`` added to a bare
+    environment); the last line it printed."""
     result = subprocess.run(
         [str(ENGINE_PYTHON), "-c", script, *args],
         cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+        env={
+            "PYTHONPATH": str(ROOT),
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PATH": "/usr/bin:/bin",
+            **(env or {}),
+        },
         capture_output=True,
         text=True,
         timeout=300,

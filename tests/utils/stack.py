@@ -42,7 +42,8 @@ class Stack:
             command = ["pgrep", "-P", str(self.process.pid), "-f", "bot[.]serve$"]
         else:
             port = self.rasa_port if name == "rasa" else self.actions_port
-            pattern = f"rasa run.*--port {port}" if name == "rasa" else f"rasa_sdk.*--port {port}"
+            program = "engine_launch run" if name == "rasa" else "rasa_sdk"
+            pattern = f"{program}.*--port {port}"
             command = ["pgrep", "-f", pattern]
         out = subprocess.run(command, capture_output=True, text=True)
         pids = [int(p) for p in out.stdout.split()]

@@ -1,0 +1,41 @@
+"""Start the Rasa server with its API token read from the environment.
+
+``rasa run`` takes its token only as ``--auth-token``, and a command line is readable by
+every user of the machine (``ps``, ``/proc/PID/cmdline``). The supervisor therefore runs
+this module with the engine's Python (``.venv-rasa``) and passes the token in
+``RASA_TOKEN``; the option is added inside the process, so the token never appears in a
+command line. Standard library and Rasa only: this file runs in the engine's runtime
+(Python 3.10), not the application's.
+
+Usage: ``.venv-rasa/bin/python -m bot.engine_launch run --enable-api --model ...``
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+TOKEN_VARIABLE = "RASA_TOKEN"  # noqa: S105  (the name of a variable, not a secret)
+
+
+def engine_argv(arguments: Sequence[str], environ: Mapping[str, str]) -> list[str]:
+    """Rasa's arguments with the token from ``environ`` joined to its option.
+
+    Joined (``--auth-token=...``) because a generated url-safe token starts with "-" one
+    time in 64 and Rasa's parser would read it as another option."""
+    if any(a == "--auth-token" or a.startswith("--auth-token=") for a in arguments):
+        raise SystemExit(f"Pass the engine's token in {TOKEN_VARIABLE}, not on the command line.")
+    token = environ.get(TOKEN_VARIABLE, "")
+    return [*arguments, f"--auth-token={token}"] if token else list(arguments)
+
+
+def main() -> None:
+    sys.argv = ["rasa", *engine_argv(sys.argv[1:], os.environ)]
+    from rasa.__main__ import main as rasa_main  # the engine's runtime only
+
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
