@@ -161,6 +161,8 @@ class Settings(BaseSettings):
     reminder_hours_before: float = 2.0
     quiet_hours: str = "21:00-08:00"
     check_in_weeks: int = 6
+    # How often messages a channel did not take are sent again (bot/conversations/redelivery.py).
+    redelivery_every_seconds: float = 60.0
 
 
 def is_fernet_key(key: str) -> bool:

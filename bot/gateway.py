@@ -127,6 +127,17 @@ class Gateway:
             coalesce=True,
             max_instances=1,
         )
+        # What a channel did not take (Telegram down) goes again, oldest first; only this
+        # instance's channels are tried, so the one holding the Telegram token does it.
+        self.scheduler.add_job(
+            self.router.redelivery.run_once,
+            "interval",
+            seconds=self.settings.redelivery_every_seconds,
+            id="redelivery",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
         self.scheduler.start()
         await self.reminders.start()
         if self.settings.telegram_bot_token:

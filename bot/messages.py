@@ -26,6 +26,11 @@ class Button:
         return data
 
 
+class DeliveryRefusedError(Exception):
+    """A channel refused a message for good (the person blocked the bot, the message is
+    invalid for it): sending it again would fail the same way."""
+
+
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
     """Something a young person or parent reads."""

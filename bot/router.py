@@ -18,12 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.appointments import reminders
 from bot.conversations import store
 from bot.conversations.models import Channel, Delivery, Message, Sender, User
+from bot.conversations.redelivery import Redelivery
 from bot.db import session_scope, utcnow
 from bot.emergency import with_emergency_numbers
 from bot.engine_client import EngineClient, EngineUnavailableError
 from bot.i18n import SUPPORTED_LOCALES, gettext
 from bot.messages import (
     Button,
+    DeliveryRefusedError,
     DeskReply,
     HandoffState,
     InboundMessage,
@@ -160,6 +162,8 @@ class ConversationRouter:
         self.actions_ok = actions_ok
         self.desk: HumanDesk = desk or NoHumanDesk()
         self._senders: dict[Channel, ProactiveSender] = {}
+        # Sends again, in order, what a channel did not take (the gateway runs it).
+        self.redelivery = Redelivery(sessions, self._senders)
         self._services: dict[str, GatewayService] = {}
         self._button_owners: list[ButtonOwner] = []
         # What a person is told on first contact (who runs the service, what is kept, who
@@ -169,6 +173,25 @@ class ConversationRouter:
     def register_channel(self, channel: Channel, sender: ProactiveSender) -> None:
         """Channels register how to push a message that is not a reply (SSE, Telegram)."""
         self._senders[channel] = sender
+
+    def replies_not_delivered(
+        self,
+        channel: Channel,
+        external_id: str,
+        client_message_id: str,
+        unsent: int,
+        *,
+        for_good: bool = False,
+    ) -> None:
+        """The channel could not send the last ``unsent`` answers to the person's message
+        ``client_message_id``: recorded ``FAILED`` (sent again by redelivery), or
+        ``REFUSED`` when the channel refused them ``for_good``."""
+        delivery = Delivery.REFUSED if for_good else Delivery.FAILED
+        with session_scope(self._sessions) as session:
+            marked = store.mark_replies_undelivered(
+                session, channel, external_id, client_message_id, unsent, delivery
+            )
+        logger.warning("%d answers not delivered on %s (%s)", marked, channel.value, delivery.value)
 
     def register_service(self, intent: str, service: GatewayService) -> None:
         """The gateway's answer to one intent the dialogue passes on."""
@@ -524,16 +547,29 @@ class ConversationRouter:
         sender = self._senders.get(user.channel)
         delivery = Delivery.PENDING
         if sender is not None:
-            try:
-                if await sender(user, message, row_id):
-                    delivery = Delivery.DONE
-            except Exception:  # the message stays recorded for a retry; say why in the log
-                logger.exception("proactive delivery failed on %s", user.channel.value)
-                delivery = Delivery.FAILED
+            async with self.redelivery.turn_of(user.channel, user.external_id):
+                if not await self.redelivery.send_failed(user.channel, user.external_id):
+                    # Earlier messages still fail: this one waits behind them, in order.
+                    delivery = Delivery.FAILED
+                else:
+                    delivery = await self._send_now(sender, user, message, row_id)
         if delivery is not Delivery.PENDING:
             with session_scope(self._sessions) as session:
                 store.set_delivery(session, row_id, delivery)
         return row_id
+
+    @staticmethod
+    async def _send_now(
+        sender: ProactiveSender, user: User, message: OutboundMessage, row_id: int
+    ) -> Delivery:
+        try:
+            return Delivery.DONE if await sender(user, message, row_id) else Delivery.PENDING
+        except DeliveryRefusedError:
+            logger.warning("proactive message refused for good on %s", user.channel.value)
+            return Delivery.REFUSED
+        except Exception:  # recorded FAILED: redelivery sends it again; say why in the log
+            logger.exception("proactive delivery failed on %s", user.channel.value)
+            return Delivery.FAILED
 
 
 def advertised_command(inbound: InboundMessage) -> str | None:

@@ -43,7 +43,8 @@ class Delivery(enum.StrEnum):
     DONE = "done"
     ENGINE_UNAVAILABLE = "engine_unavailable"  # kept; the engine never saw it
     HELD_FOR_HUMAN = "held_for_human"  # a human holds the conversation
-    FAILED = "failed"
+    FAILED = "failed"  # the channel did not take it: sent again (bot/conversations/redelivery.py)
+    REFUSED = "refused"  # the channel refused it for good (bot blocked, invalid): not retried
 
 
 class User(Base):
@@ -88,6 +89,8 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("conversation_id", "client_message_id"),
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        # Redelivery looks for the few failed sends among all messages, every minute.
+        Index("ix_messages_delivery_id", "delivery", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

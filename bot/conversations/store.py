@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -143,6 +144,64 @@ def replies_to(session: Session, message_id: int) -> list[Message]:
             select(Message).where(Message.reply_to_id == message_id).order_by(Message.id)
         )
     )
+
+
+def undelivered(
+    session: Session,
+    channels: Collection[Channel],
+    since: dt.datetime,
+    limit: int,
+    *,
+    external_id: str | None = None,
+) -> list[tuple[Message, User]]:
+    """Outbound messages a channel did not take (``FAILED``) since ``since``, on the given
+    channels (for one person when ``external_id`` is given), oldest first, each with its
+    person."""
+    if not channels:
+        return []
+    query = (
+        select(Message, User)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .join(User, User.id == Conversation.user_id)
+        .where(
+            Message.delivery == Delivery.FAILED,
+            Message.direction == Direction.OUTBOUND,
+            Message.created_at >= since,
+            User.channel.in_(channels),
+            *([User.external_id == external_id] if external_id is not None else []),
+        )
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    return [(message, user) for message, user in session.execute(query).tuples()]
+
+
+def mark_replies_undelivered(
+    session: Session,
+    channel: Channel,
+    external_id: str,
+    client_message_id: str,
+    unsent: int,
+    delivery: Delivery,
+) -> int:
+    """Mark the last ``unsent`` replies to a person's message (found by its client id)
+    with ``delivery``; how many were marked."""
+    user = get_user(session, channel, external_id)
+    if user is None or unsent <= 0:
+        return 0
+    inbound = session.scalar(
+        select(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Conversation.user_id == user.id, Message.client_message_id == client_message_id)
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    if inbound is None:
+        return 0
+    tail = replies_to(session, inbound.id)[-unsent:]
+    for reply in tail:
+        reply.delivery = delivery
+    return len(tail)
 
 
 def transcript(session: Session, conversation_id: str) -> list[Message]:

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -25,7 +32,14 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.conversations.models import Channel, User
 from bot.i18n import format_number, gettext, normalise_locale
-from bot.messages import MAX_TEXT, Button, InboundMessage, OutboundMessage, RouteResult
+from bot.messages import (
+    MAX_TEXT,
+    Button,
+    DeliveryRefusedError,
+    InboundMessage,
+    OutboundMessage,
+    RouteResult,
+)
 
 if TYPE_CHECKING:
     from bot.gateway import Gateway
@@ -123,7 +137,11 @@ class TelegramChannel:
 
     async def start_conversation(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Greet a person who pressed Start."""
-        await self._route(update, context, InboundMessage(payload=START_PAYLOAD))
+        message = update.effective_message
+        client_id = f"tg:{message.message_id}" if message is not None else None
+        await self._route(
+            update, context, InboundMessage(payload=START_PAYLOAD, client_message_id=client_id)
+        )
 
     async def relay_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Route a text message to the bot or to the référent."""
@@ -166,10 +184,10 @@ class TelegramChannel:
         )
         if result is None:
             return
-        if not result.duplicate:
+        if not result.duplicate and update.effective_chat is not None:
             await self._close_keyboard(query)
             await self._send_all(
-                update.effective_chat.id if update.effective_chat else 0, result, context
+                update.effective_chat.id, result, context, f"tgcb:{origin}", self._locale(update)
             )
 
     async def _close_keyboard(self, query: CallbackQuery) -> None:
@@ -194,7 +212,7 @@ class TelegramChannel:
         await self._show_typing(context, chat.id)
         result = await self.gateway.router.handle(Channel.TELEGRAM, str(chat.id), inbound, locale)
         if reply and not result.duplicate:
-            await self._send_all(chat.id, result, context)
+            await self._send_all(chat.id, result, context, inbound.client_message_id, locale)
         return result
 
     @staticmethod
@@ -206,21 +224,70 @@ class TelegramChannel:
             logger.debug("typing indicator not shown")
 
     async def _send_all(
-        self, chat_id: int, result: RouteResult, context: ContextTypes.DEFAULT_TYPE
+        self,
+        chat_id: int,
+        result: RouteResult,
+        context: ContextTypes.DEFAULT_TYPE,
+        client_message_id: str | None,
+        locale: str,
     ) -> None:
-        for message in result.messages:
-            await self.send(context.application, chat_id, message)
+        """Send the answers in order. When Telegram does not take one (past the retries),
+        it and the ones after it are recorded as not delivered: redelivery sends them once
+        Telegram takes messages again, in order. Nothing is lost, nothing is doubled. Earlier
+        messages that failed go first (an answer never overtakes them)."""
+        redelivery = self.gateway.router.redelivery
+        async with redelivery.turn_of(Channel.TELEGRAM, str(chat_id)):
+            if not await redelivery.send_failed(Channel.TELEGRAM, str(chat_id)):
+                self._not_delivered(chat_id, result, 0, client_message_id, for_good=False)
+                return
+            for index, message in enumerate(result.messages):
+                try:
+                    await self.send(context.application, chat_id, message)
+                except DeliveryRefusedError as error:
+                    self._not_delivered(chat_id, result, index, client_message_id, for_good=True)
+                    if isinstance(error.__cause__, BadRequest):  # this message, not the chat
+                        locale = result.set_locale or locale
+                        await self._tell_unexpected_error(context, chat_id, locale)
+                    return
+                except TelegramError:
+                    self._not_delivered(chat_id, result, index, client_message_id, for_good=False)
+                    return
+
+    def _not_delivered(
+        self,
+        chat_id: int,
+        result: RouteResult,
+        index: int,
+        client_message_id: str | None,
+        *,
+        for_good: bool,
+    ) -> None:
+        if client_message_id is None:  # no record to find: said in the log only
+            logger.warning("telegram answers not delivered and not recorded as such")
+            return
+        self.gateway.router.replies_not_delivered(
+            Channel.TELEGRAM,
+            str(chat_id),
+            client_message_id,
+            len(result.messages) - index,
+            for_good=for_good,
+        )
 
     async def send(self, application: Application, chat_id: int, message: OutboundMessage) -> None:
+        """One message, with the bounded retries; a refusal for good (the person blocked
+        the bot, Telegram refuses this message) is raised as ``DeliveryRefusedError``."""
         markup = keyboard_for(message.buttons, self.long_payloads)
-        await with_retries(
-            lambda: application.bot.send_message(
-                chat_id=chat_id,
-                text=message.text or "…",
-                reply_markup=markup,
-                disable_web_page_preview=True,
+        try:
+            await with_retries(
+                lambda: application.bot.send_message(
+                    chat_id=chat_id,
+                    text=message.text or "…",
+                    reply_markup=markup,
+                    disable_web_page_preview=True,
+                )
             )
-        )
+        except (BadRequest, Forbidden) as error:
+            raise DeliveryRefusedError(type(error).__name__) from error
 
     @staticmethod
     def _locale(update: Update) -> str:
@@ -231,12 +298,19 @@ class TelegramChannel:
         """Log the failure with its cause; tell the person plainly."""
         logger.error("telegram handler failed", exc_info=context.error)
         if isinstance(update, Update) and update.effective_chat is not None:
-            try:
-                await context.bot.send_message(
-                    update.effective_chat.id, gettext(self._locale(update), "unexpected-error")
-                )
-            except TelegramError:
-                logger.warning("could not tell the person about the failure")
+            await self._tell_unexpected_error(
+                context, update.effective_chat.id, self._locale(update)
+            )
+
+    @staticmethod
+    async def _tell_unexpected_error(
+        context: ContextTypes.DEFAULT_TYPE, chat_id: int, locale: str
+    ) -> None:
+        """Best effort, once: Telegram may refuse this too."""
+        try:
+            await context.bot.send_message(chat_id, gettext(locale, "unexpected-error"))
+        except TelegramError:
+            logger.warning("could not tell the person about the failure")
 
 
 def build_application(gateway: Gateway) -> tuple[Application, TelegramChannel]:

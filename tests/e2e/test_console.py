@@ -7,6 +7,7 @@ in the browser, sees the request arrive live, takes it and answers.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import re
 import time
@@ -17,12 +18,16 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from bot.telegram.channel import SEND_ATTEMPTS
+from tests.conftest import TELEGRAM_TEST_TOKEN
 from tests.utils.browser import chromium_page
 from tests.utils.chat import ChatClient
 from tests.utils.console import ConsoleClient, create_referent
 from tests.utils.stack import Stack
+from tests.utils.telegram import TelegramUser, ask_for_a_person_on_telegram, fail_next
 
 pytestmark = pytest.mark.browser
+_chat_ids = itertools.count(737373)
 
 LIVE_TIMEOUT = 20_000  # ms: an event through the gateway to the page
 SSE_TIMEOUT = 30.0  # s: the référent's reply on the young person's stream
@@ -146,6 +151,50 @@ def test_referent_sees_urgent_request_live_claims_it_and_answers(
     event = read_chat_stream_until(young_person, token)
     assert event.get("from") == "referent"
     assert reply in str(event.get("text"))
+
+
+def test_referent_is_told_when_telegram_has_not_taken_a_message_yet(
+    stack: Stack, console_page: Page, telegram_base_url: str
+) -> None:
+    page = console_page
+    email, password = new_referent(stack)
+    log_in(page, stack, email, password)
+    before = waiting_ids(page)
+    person = TelegramUser(telegram_base_url, TELEGRAM_TEST_TOKEN, next(_chat_ids))
+    try:
+        ask_for_a_person_on_telegram(person)
+        item = new_waiting_item(page, before)
+        handoff_id = item.get_attribute("data-handoff-id")
+        item.get_by_test_id("claim-button").click()
+        (joined,) = person.replies(1)
+        assert "a rejoint" in joined["text"]
+
+        # Telegram refuses the référent's message past every retry.
+        fail_next(telegram_base_url, TELEGRAM_TEST_TOKEN, SEND_ATTEMPTS, status=502)
+        page.get_by_test_id("reply-input").fill("Tu peux passer jeudi à 14 h ?")
+        page.get_by_test_id("reply-send").click()
+        sent = page.get_by_test_id("transcript").locator(
+            '[data-sender="referent"]', has_text="Tu peux passer jeudi"
+        )
+        expect(sent).to_have_count(1, timeout=15_000)
+        note = sent.get_by_test_id("message-delivery")
+        expect(note).to_have_attribute("data-delivery", "failed")
+        expect(note).to_contain_text("Pas encore remis")
+
+        # It reaches the person once Telegram takes messages again; reopened, the
+        # conversation no longer says it is waiting.
+        (late,) = person.replies(1, timeout=30)
+        assert late["text"] == "Tu peux passer jeudi à 14 h ?"
+        page.reload()
+        expect(page.get_by_test_id("queue-waiting")).to_have_attribute(
+            "data-loaded", "true", timeout=15_000
+        )
+        mine = page.get_by_test_id("queue-mine").locator(f'[data-handoff-id="{handoff_id}"]')
+        mine.get_by_test_id("open-button").click()
+        expect(sent).to_have_count(1, timeout=10_000)
+        expect(sent.get_by_test_id("message-delivery")).to_have_count(0)
+    finally:
+        person.close()
 
 
 def test_message_html_from_the_young_person_is_shown_as_text(

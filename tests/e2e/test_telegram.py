@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import TELEGRAM_TEST_TOKEN
 from tests.utils.stack import Stack
-from tests.utils.telegram import TelegramUser
+from tests.utils.telegram import TelegramUser, buttons_of
 
 pytestmark = pytest.mark.telegram
 _chat_ids = itertools.count(424242)
@@ -20,11 +20,6 @@ def user(stack: Stack, telegram_base_url: str) -> Iterator[TelegramUser]:
     person = TelegramUser(telegram_base_url, TELEGRAM_TEST_TOKEN, next(_chat_ids))
     yield person
     person.close()
-
-
-def buttons_of(message: dict) -> list[dict]:
-    markup = message.get("reply_markup") or {}
-    return [button for row in markup.get("inline_keyboard", []) for button in row]
 
 
 def test_start_says_the_privacy_notice_then_greets_with_an_inline_keyboard(

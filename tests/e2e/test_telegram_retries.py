@@ -1,7 +1,9 @@
 """The Telegram channel when the Bot API fails: answers refused with a 5xx or a 429 (flood
 control, with ``retry_after``) are sent again after a back-off that honours the wait
 Telegram asks for, so nothing is lost and nothing arrives twice; past the bound, the
-failure is said (to the person, or in the message's delivery state), never hidden.
+message is kept as not delivered and sent again, in order, once Telegram takes messages
+(bot/conversations/redelivery.py); a refusal for good (the person blocked the bot) is
+recorded as such and never retried.
 
 The real channel (python-telegram-bot 22, polling), the real gateway and database, a
 stand-in engine, and the telegram-test-api emulator made to refuse the bot's next calls
@@ -10,6 +12,7 @@ stand-in engine, and the telegram-test-api emulator made to refuse the bot's nex
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import time
 from collections.abc import Iterator
@@ -22,9 +25,9 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.conversations.models import Channel, Conversation, Delivery, Direction, Message, User
+from bot.conversations.redelivery import REDELIVERY_WINDOW
 from bot.db import session_scope
 from bot.gateway import Gateway
-from bot.i18n import gettext
 from bot.messages import OutboundMessage
 from bot.telegram.channel import SEND_ATTEMPTS
 from tests.conftest import migrate
@@ -99,6 +102,7 @@ def bot(emulator: str, tmp_path: Path) -> Iterator[Bot]:
         environment="test",
         telegram_bot_token=token,
         telegram_base_url=emulator,
+        redelivery_every_seconds=1.0,  # every minute in production
     )
     with served(settings, FakeEngine()) as client:
         yield Bot(client, client.gateway, emulator, token)  # type: ignore[attr-defined]
@@ -154,23 +158,76 @@ def test_a_proactive_message_is_retried_and_recorded_as_delivered(
     assert bot.calls()["failed"] == 2
 
 
-def test_past_the_bound_the_failure_is_recorded_and_the_person_told(
+def wait_delivery(bot: Bot, message_id: int, expected: Delivery, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while bot.delivery_of(message_id) is not expected:
+        assert time.monotonic() < deadline, f"still {bot.delivery_of(message_id)}"
+        time.sleep(0.2)
+
+
+def test_past_the_bound_a_message_is_kept_and_sent_again_once_telegram_takes_it(
     bot: Bot, person: TelegramUser
 ) -> None:
     ref = bot.gateway.router.open_user(Channel.TELEGRAM, str(person.chat_id), "fr")
-    bot.fail_next(SEND_ATTEMPTS, status=500)
-    lost = bot.push(ref.user_id, "Un message que Telegram refuse.")
-    assert bot.delivery_of(lost) is Delivery.FAILED, "kept, and marked for a later try"
-    assert bot.calls()["failed"] == SEND_ATTEMPTS, "bounded: no endless retrying"
-    assert person.quiet_for(0.5) == []
-    # Telegram takes messages again: the next one goes out at once.
-    assert bot.delivery_of(bot.push(ref.user_id, "Et celui-ci passe.")) is Delivery.DONE
-    (received,) = person.replies(1, timeout=10)
-    assert received["text"] == "Et celui-ci passe."
+    # Telegram refuses the first push and every retry of it, and the second push.
+    bot.fail_next(SEND_ATTEMPTS + SEND_ATTEMPTS, status=500)
+    first = bot.push(ref.user_id, "Ton référent t'a écrit.")
+    second = bot.push(ref.user_id, "Il te propose jeudi à 14 h.")
+    assert bot.delivery_of(first) is Delivery.FAILED, "kept, and marked for a later try"
+    assert bot.delivery_of(second) is Delivery.FAILED
+    assert bot.calls()["failed"] == 2 * SEND_ATTEMPTS, "bounded: no endless retrying"
 
-    # An answer refused every time: the person is told plainly, not left in silence.
+    # Telegram takes messages again: both arrive, in their order, once each.
+    received = person.replies(2, timeout=20)
+    assert [m["text"] for m in received] == [
+        "Ton référent t'a écrit.",
+        "Il te propose jeudi à 14 h.",
+    ]
+    wait_delivery(bot, first, Delivery.DONE)
+    wait_delivery(bot, second, Delivery.DONE)
+    assert person.quiet_for(2.5) == [], "nothing arrives twice"
+
+
+def test_an_answer_telegram_refuses_every_time_arrives_later_once(
+    bot: Bot, person: TelegramUser
+) -> None:
     bot.fail_next(SEND_ATTEMPTS, status=500)
     person.send("allô ?")
-    (told,) = person.replies(1, timeout=30)
-    assert told["text"] == gettext("fr", "unexpected-error")
-    assert [m.text for m in bot.messages_of(person.chat_id) if m.text == "allô ?"] == ["allô ?"]
+    (answer,) = person.replies(1, timeout=30)
+    assert answer["text"] == "echo: allô ?"
+    assert person.quiet_for(2.5) == [], "nothing arrives twice"
+    rows = bot.messages_of(person.chat_id)
+    assert [(m.direction, m.text) for m in rows] == [
+        (Direction.INBOUND, "allô ?"),
+        (Direction.OUTBOUND, "echo: allô ?"),
+    ]
+    wait_delivery(bot, rows[1].id, Delivery.DONE)
+    assert bot.calls()["failed"] == SEND_ATTEMPTS
+
+
+def test_an_answer_never_overtakes_a_message_that_failed_before_it(
+    bot: Bot, person: TelegramUser
+) -> None:
+    ref = bot.gateway.router.open_user(Channel.TELEGRAM, str(person.chat_id), "fr")
+    # Redelivery stays away for this test: the answer itself must send the failed one first.
+    bot.gateway.router.redelivery.window = dt.timedelta(0)
+    bot.fail_next(SEND_ATTEMPTS, status=500)
+    failed = bot.push(ref.user_id, "Ton rendez-vous est confirmé.")
+    assert bot.delivery_of(failed) is Delivery.FAILED
+    bot.gateway.router.redelivery.window = REDELIVERY_WINDOW
+    person.send("merci")
+    received = person.replies(2, timeout=30)
+    assert [m["text"] for m in received] == ["Ton rendez-vous est confirmé.", "echo: merci"]
+    assert person.quiet_for(2.5) == [], "nothing arrives twice"
+
+
+def test_a_person_who_blocked_the_bot_is_not_sent_again(bot: Bot, person: TelegramUser) -> None:
+    ref = bot.gateway.router.open_user(Channel.TELEGRAM, str(person.chat_id), "fr")
+    bot.fail_next(1, status=403)  # "Forbidden: bot was blocked by the user"
+    refused = bot.push(ref.user_id, "Rappel : ton rendez-vous est demain.")
+    assert bot.delivery_of(refused) is Delivery.REFUSED
+    assert bot.calls()["failed"] == 1, "a refusal for good is not retried"
+    assert person.quiet_for(2.5) == []
+    assert bot.delivery_of(refused) is Delivery.REFUSED
+    calls = bot.calls()
+    assert (calls["failed"], calls["ok"]) == (1, 0), "nor sent again later"

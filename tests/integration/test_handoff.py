@@ -10,13 +10,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.telegram.channel import SEND_ATTEMPTS
 from dialogues.directory.partners import load_directory
 from handoff.hours import WorkingHours
 from tests.conftest import REFERENTS_CHAT_ID, TELEGRAM_TEST_TOKEN
 from tests.utils.chat import ChatClient, ask_for_a_person
 from tests.utils.console import ConsoleClient, create_referent
 from tests.utils.stack import Stack
-from tests.utils.telegram import TelegramUser
+from tests.utils.telegram import TelegramUser, ask_for_a_person_on_telegram, fail_next
 
 _emails = itertools.count(1)
 _chat_ids = itertools.count(515151)
@@ -37,11 +38,6 @@ def own_request(chat: ChatClient, referent: ConsoleClient) -> dict:
     marker = f"ticket {chat.session_id}"
     chat.send(marker)
     return referent.find(marker)
-
-
-def buttons_of(message: dict) -> list[dict]:
-    markup = message.get("reply_markup") or {}
-    return [button for row in markup.get("inline_keyboard", []) for button in row]
 
 
 def test_urgent_web_chat_is_claimed_answered_both_ways_closed_and_the_bot_resumes(
@@ -100,21 +96,7 @@ def test_telegram_user_reaches_a_referent_and_back(
 ) -> None:
     user = TelegramUser(telegram_base_url, TELEGRAM_TEST_TOKEN, next(_chat_ids))
     try:
-        user.send("je veux parler à un vrai conseiller")
-        notice, offer = user.replies(2)
-        assert notice["text"].startswith("🔒"), "the first-contact notice comes first"
-        assert "8 questions rapides" in offer["text"], "the questions are offered first"
-        straight = next(b for b in buttons_of(offer) if b["callback_data"] == "/request_human")
-        user.press(offer, straight["callback_data"])  # "Non, directement"
-        (age,) = user.replies(1)
-        assert "quel âge" in age["text"]
-        user.press(age, "/handoff_age_16_17")
-        (question,) = user.replies(1)
-        assert "montrer cette conversation" in question["text"]
-        share = next(b for b in buttons_of(question) if b["callback_data"] == "/handoff_share_yes")
-        user.press(question, share["callback_data"])
-        (queued,) = user.replies(1)
-        assert "Position dans la file" in queued["text"]
+        ask_for_a_person_on_telegram(user)
 
         marker = f"ticket telegram {user.chat_id}"
         user.send(marker)
@@ -128,6 +110,19 @@ def test_telegram_user_reaches_a_referent_and_back(
         referent.post(f"/handoffs/{item['id']}/messages", {"text": "Salut, je t'écoute."})
         (relayed,) = user.replies(1)
         assert relayed["text"] == "Salut, je t'écoute."
+
+        # Telegram refuses the next message past every retry: the référent is told it is
+        # not delivered yet, and it reaches the person once Telegram takes messages again.
+        fail_next(telegram_base_url, TELEGRAM_TEST_TOKEN, SEND_ATTEMPTS, status=502)
+        answer = referent.post(
+            f"/handoffs/{item['id']}/messages", {"text": "Tu peux passer jeudi ?"}
+        ).json()
+        assert answer["delivery"] == "failed"
+        (late,) = user.replies(1, timeout=30)
+        assert late["text"] == "Tu peux passer jeudi ?"
+        assert user.quiet_for(3) == [], "once"
+        shown = referent.conversation(item["id"])["messages"]
+        assert [m["delivery"] for m in shown if m["text"] == "Tu peux passer jeudi ?"] == ["done"]
 
         user.send("j'ai besoin d'aide pour mon contrat")
         assert user.quiet_for(2) == [], "the bot stays silent"

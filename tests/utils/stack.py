@@ -112,6 +112,8 @@ def start_stack(tmp: Path, extra_env: dict[str, str] | None = None) -> Stack:
         "RATE_LIMIT_IP_MESSAGES_PER_MINUTE": "0",
         "RATE_LIMIT_IP_SESSIONS_PER_MINUTE": "0",
         "RATE_LIMIT_IP_LOGINS_PER_MINUTE": "0",
+        # Messages Telegram did not take go again every 2 s (every minute in production).
+        "REDELIVERY_EVERY_SECONDS": "2",
         **(extra_env or {}),
     }
     log_path = tmp / "stack.log"

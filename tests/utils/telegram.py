@@ -116,6 +116,30 @@ class TelegramUser:
         return [u["message"] for u in response.json().get("result", [])]
 
 
+def buttons_of(message: dict[str, Any]) -> list[dict[str, Any]]:
+    markup = message.get("reply_markup") or {}
+    return [button for row in markup.get("inline_keyboard", []) for button in row]
+
+
+def ask_for_a_person_on_telegram(user: TelegramUser) -> None:
+    """A first contact that asks for a person, 16-17, agreeing to share: queued."""
+    user.send("je veux parler à un vrai conseiller")
+    notice, offer = user.replies(2)
+    assert notice["text"].startswith("🔒"), "the first-contact notice comes first"
+    assert "8 questions rapides" in offer["text"], "the questions are offered first"
+    straight = next(b for b in buttons_of(offer) if b["callback_data"] == "/request_human")
+    user.press(offer, straight["callback_data"])  # "Non, directement"
+    (age,) = user.replies(1)
+    assert "quel âge" in age["text"]
+    user.press(age, "/handoff_age_16_17")
+    (question,) = user.replies(1)
+    assert "montrer cette conversation" in question["text"]
+    share = next(b for b in buttons_of(question) if b["callback_data"] == "/handoff_share_yes")
+    user.press(question, share["callback_data"])
+    (queued,) = user.replies(1)
+    assert "Position dans la file" in queued["text"]
+
+
 def fail_next(
     base_url: str,
     bot_token: str,

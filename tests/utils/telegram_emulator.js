@@ -32,7 +32,7 @@ function toBotApi(value, key) {
 }
 
 // Fault injection, for the tests of the channel's retries (not part of the emulator):
-//   POST /control/fail?token=T&method=sendMessage&count=N&status=500|429[&retry_after=S]
+//   POST /control/fail?token=T&method=sendMessage&count=N&status=500|429|403[&retry_after=S]
 // makes that bot's next N calls of that method fail as the real Bot API does (a 429 says
 // how long to wait in parameters.retry_after); nothing is stored for a failed call.
 //   GET /control/calls?token=T&method=sendMessage
@@ -78,7 +78,9 @@ function injectFault(req, res) {
   const body = fault.status === 429
     ? { ok: false, error_code: 429, description: `Too Many Requests: retry after ${fault.retryAfter}`,
         parameters: { retry_after: fault.retryAfter } }
-    : { ok: false, error_code: fault.status, description: 'Internal Server Error' };
+    : fault.status === 403
+      ? { ok: false, error_code: 403, description: 'Forbidden: bot was blocked by the user' }
+      : { ok: false, error_code: fault.status, description: 'Internal Server Error' };
   res.status(fault.status).type('json').send(JSON.stringify(body));
   return true;
 }

@@ -27,6 +27,12 @@
     language: { fr: 'français', en: 'anglais' },
     role: { referent: 'Référent·e', supervisor: 'Superviseur·e' },
     sender: { user: 'Jeune', bot: 'Assistant Relais', referent: 'Référent·e', system: 'Système' },
+    // Only what needs the référent's attention: "done" and "pending" (the web page has not
+    // fetched it yet) say nothing.
+    delivery: {
+      failed: 'Pas encore remis : la messagerie ne l’a pas pris, nouvel essai automatique.',
+      refused: 'Non remis : la messagerie l’a refusé (la personne a peut-être bloqué le bot).'
+    },
     outcome: {
       information_given: 'Information donnée', oriented_to_service: 'Orientation vers un service',
       appointment_set: 'Rendez-vous fixé', urgent_service_contacted: 'Service d’urgence contacté',
@@ -1057,6 +1063,11 @@
       : el('p', { class: 'msg-text msg-empty', text: '(sans texte)' }));
     const buttons = Array.isArray(m.buttons) ? m.buttons.map((b) => b && b.title).filter(Boolean) : [];
     if (buttons.length) node.append(el('p', { class: 'msg-buttons', text: 'Boutons proposés : ' + buttons.join(' · ') }));
+    const undelivered = side === 'us' ? LABELS.delivery[m.delivery] : undefined;
+    if (undelivered) {
+      node.classList.add('msg-undelivered');
+      node.append(el('p', { class: 'msg-delivery', 'data-testid': 'message-delivery', 'data-delivery': m.delivery, text: undelivered }));
+    }
     ui.transcript.append(node);
     if (state.current && live && !(state.current.messages || []).includes(m)) {
       state.current.messages = (state.current.messages || []).concat([m]);

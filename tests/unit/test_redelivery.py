@@ -1,0 +1,175 @@
+"""Redelivery of what a channel did not take (bot/conversations/redelivery.py), on SQLite
+and (``-m postgres``) PostgreSQL, with a stand-in channel sender. The real Telegram channel
+is driven through the emulator in tests/e2e/test_telegram_retries.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.conversations import store
+from bot.conversations.models import Channel, Delivery, Message, User, new_id
+from bot.conversations.redelivery import REDELIVERY_WINDOW, Redelivery
+from bot.db import session_scope, utcnow
+from bot.messages import Button, DeliveryRefusedError, OutboundMessage
+
+
+class Channelled:
+    """A channel that refuses some texts (once each, or for good) and records the rest."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str | None]] = []
+        self.down_for: set[str | None] = set()
+        self.refusing: set[str] = set()  # external ids that blocked the bot
+
+    async def __call__(self, user: User, message: OutboundMessage, _row_id: int) -> bool:
+        if user.external_id in self.refusing:
+            raise DeliveryRefusedError("Forbidden")
+        if message.text in self.down_for:
+            raise ConnectionError("channel down")
+        self.sent.append((user.external_id, message.text))
+        return True
+
+
+def failed_messages(
+    sessions: sessionmaker[Session], channel: Channel, texts: list[str], age: dt.timedelta
+) -> tuple[str, list[int]]:
+    """A person on ``channel`` with ``texts`` recorded as not taken, ``age`` ago."""
+    with session_scope(sessions) as session:
+        user = store.get_or_create_user(session, channel, new_id())
+        conversation = store.current_conversation(session, user)
+        rows = store.record_outbound(
+            session,
+            conversation.id,
+            [OutboundMessage(text=t, buttons=(Button("Oui", payload="/affirm"),)) for t in texts],
+            delivery=Delivery.FAILED,
+        )
+        session.execute(
+            update(Message)
+            .where(Message.id.in_([r.id for r in rows]))
+            .values(created_at=utcnow() - age)
+        )
+        return user.external_id, [r.id for r in rows]
+
+
+def deliveries(sessions: sessionmaker[Session], ids: list[int]) -> list[Delivery]:
+    with session_scope(sessions) as session:
+        return [session.get_one(Message, i).delivery for i in ids]
+
+
+async def test_failed_messages_go_again_in_order_and_one_failure_holds_only_its_person(
+    sessions: sessionmaker[Session],
+) -> None:
+    channel = Channelled()
+    redelivery = Redelivery(sessions, {Channel.TELEGRAM: channel})
+    minute = dt.timedelta(minutes=1)
+    alice, alice_ids = failed_messages(sessions, Channel.TELEGRAM, ["a1", "a2", "a3"], minute)
+    bob, bob_ids = failed_messages(sessions, Channel.TELEGRAM, ["b1", "b2"], minute)
+    channel.down_for = {"a2"}
+
+    report = await redelivery.run_once()
+
+    # Alice: a1 sent, a2 fails again, so a3 waits behind it (never before it).
+    assert deliveries(sessions, alice_ids) == [Delivery.DONE, Delivery.FAILED, Delivery.FAILED]
+    assert deliveries(sessions, bob_ids) == [Delivery.DONE, Delivery.DONE]
+    assert channel.sent == [(alice, "a1"), (bob, "b1"), (bob, "b2")]
+    assert (report.sent, report.failed, report.refused) == (3, 1, 0)
+
+    channel.down_for = set()
+    await redelivery.run_once()
+    assert deliveries(sessions, alice_ids) == [Delivery.DONE] * 3
+    assert channel.sent[3:] == [(alice, "a2"), (alice, "a3")]
+    assert (await redelivery.run_once()).sent == 0, "nothing is sent twice"
+
+
+async def test_old_messages_web_messages_and_blocked_people_are_not_sent_again(
+    sessions: sessionmaker[Session],
+) -> None:
+    channel = Channelled()
+    redelivery = Redelivery(sessions, {Channel.TELEGRAM: channel, Channel.WEB: channel})
+    too_old = REDELIVERY_WINDOW + dt.timedelta(minutes=1)
+    _, old_ids = failed_messages(sessions, Channel.TELEGRAM, ["hier"], too_old)
+    _, web_ids = failed_messages(sessions, Channel.WEB, ["web"], dt.timedelta(minutes=1))
+    blocked, blocked_ids = failed_messages(
+        sessions, Channel.TELEGRAM, ["r1", "r2"], dt.timedelta(minutes=1)
+    )
+    channel.refusing = {blocked}
+
+    report = await redelivery.run_once()
+
+    assert channel.sent == []
+    assert deliveries(sessions, old_ids) == [Delivery.FAILED], "kept, not sent out of time"
+    assert deliveries(sessions, web_ids) == [Delivery.FAILED], "the web page pulls its own"
+    assert deliveries(sessions, blocked_ids) == [Delivery.REFUSED, Delivery.REFUSED]
+    assert (report.sent, report.refused) == (0, 2)
+    await redelivery.run_once()
+    assert channel.sent == []
+
+
+async def test_a_message_sent_again_keeps_its_text_buttons_and_sender(
+    sessions: sessionmaker[Session],
+) -> None:
+    seen: list[OutboundMessage] = []
+
+    async def sender(_user: User, message: OutboundMessage, _row_id: int) -> bool:
+        seen.append(message)
+        return True
+
+    with session_scope(sessions) as session:
+        user = store.get_or_create_user(session, Channel.TELEGRAM, new_id())
+        conversation = store.current_conversation(session, user)
+        store.record_outbound(
+            session,
+            conversation.id,
+            [
+                OutboundMessage(
+                    text="Bonjour, c'est Awa.",
+                    buttons=(
+                        Button("Répondre", payload="/reply"),
+                        Button("Site", url="https://x.fr"),
+                    ),
+                    sender="referent",
+                )
+            ],
+            delivery=Delivery.FAILED,
+        )
+    await Redelivery(sessions, {Channel.TELEGRAM: sender}).run_once()
+    assert seen == [
+        OutboundMessage(
+            text="Bonjour, c'est Awa.",
+            buttons=(Button("Répondre", payload="/reply"), Button("Site", url="https://x.fr")),
+            sender="referent",
+        )
+    ]
+
+
+@pytest.mark.parametrize("first_fails", [True, False])
+async def test_a_push_waits_behind_its_persons_failed_messages(
+    sessions: sessionmaker[Session], first_fails: bool
+) -> None:
+    from bot.router import ConversationRouter
+    from tests.utils.fakes import FakeEngine
+
+    router = ConversationRouter(sessions, FakeEngine())  # type: ignore[arg-type]
+    channel = Channelled()
+    router.register_channel(Channel.TELEGRAM, channel)
+    person, failed_ids = failed_messages(
+        sessions, Channel.TELEGRAM, ["avant"], dt.timedelta(minutes=1)
+    )
+    with session_scope(sessions) as session:
+        user_id = store.get_user(session, Channel.TELEGRAM, person).id  # type: ignore[union-attr]
+    if first_fails:
+        channel.down_for = {"avant"}
+
+    pushed = await router.push(user_id, OutboundMessage(text="après"))
+    assert pushed is not None
+
+    if first_fails:
+        assert channel.sent == [], "never before the message that failed earlier"
+        assert deliveries(sessions, [*failed_ids, pushed]) == [Delivery.FAILED] * 2
+    else:
+        assert channel.sent == [(person, "avant"), (person, "après")]
+        assert deliveries(sessions, [*failed_ids, pushed]) == [Delivery.DONE] * 2
