@@ -82,8 +82,9 @@ class HumanDesk(Protocol):
     async def publish(self, reply: DeskReply) -> None:
         """Tell the référents' side about a committed change."""
 
-    async def relay_from_user(self, conversation_id: str, message_id: int) -> None:
-        """Tell the référent side that the young person wrote."""
+    async def show_message(self, message_id: int) -> None:
+        """Show the référents' side a message the young person wrote, or one whose delivery
+        changed."""
 
 
 class NoHumanDesk:
@@ -104,7 +105,7 @@ class NoHumanDesk:
     async def publish(self, reply: DeskReply) -> None:
         return None
 
-    async def relay_from_user(self, conversation_id: str, message_id: int) -> None:
+    async def show_message(self, message_id: int) -> None:
         return None
 
 
@@ -163,7 +164,7 @@ class ConversationRouter:
         self.desk: HumanDesk = desk or NoHumanDesk()
         self._senders: dict[Channel, ProactiveSender] = {}
         # Sends again, in order, what a channel did not take (the gateway runs it).
-        self.redelivery = Redelivery(sessions, self._senders)
+        self.redelivery = Redelivery(sessions, self._senders, on_change=self.desk.show_message)
         self._services: dict[str, GatewayService] = {}
         self._button_owners: list[ButtonOwner] = []
         # What a person is told on first contact (who runs the service, what is kept, who
@@ -285,7 +286,7 @@ class ConversationRouter:
             return RouteResult(messages=desk_reply.messages, handoff=handoff)
         if held:
             # A human is awaited or holds the conversation: the bot stays silent...
-            await self.desk.relay_from_user(ref.conversation_id, message_id)
+            await self.desk.show_message(message_id)
             assert handoff is not None
             intent, confidence = await self._intent_of_held(inbound)
             right = self._right_while_held(intent, confidence, inbound.payload is not None)

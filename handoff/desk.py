@@ -322,12 +322,15 @@ class HandoffDesk:
             )
             await self.notifier.urgent(reply.urgent_handoff_id, territory)
 
-    async def relay_from_user(self, conversation_id: str, message_id: int) -> None:
-        """The person wrote while a human is awaited or holds the conversation."""
+    async def show_message(self, message_id: int) -> None:
+        """Show a message of a conversation a human holds or is awaited for: one the person
+        wrote, or one whose delivery changed (sent again after the channel failed)."""
         with session_scope(self._sessions) as session:
-            handoff = queue.open_handoff(session, conversation_id)
             message = session.get(Message, message_id)
-            if handoff is None or message is None:
+            if message is None:
+                return
+            handoff = queue.open_handoff(session, message.conversation_id)
+            if handoff is None:
                 return
             event = {
                 "type": "message",

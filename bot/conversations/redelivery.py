@@ -24,7 +24,7 @@ import contextlib
 import datetime as dt
 import logging
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -73,8 +73,11 @@ class Redelivery:
         sessions: sessionmaker[Session],
         senders: Mapping[Channel, ProactiveSender],
         window: dt.timedelta = REDELIVERY_WINDOW,
+        on_change: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self._sessions = sessions
+        # Told the id of each message sent again or refused (the console shows it).
+        self._on_change = on_change
         self._senders = senders  # the router's registry: channels that start later count
         self.window = window
         # One lock per person being sent to; gone once nobody holds or awaits it.
@@ -111,7 +114,7 @@ class Redelivery:
             try:
                 delivered = await sender(user, message, row_id)
             except DeliveryRefusedError:
-                self._record(row_id, Delivery.REFUSED)
+                await self._record(row_id, Delivery.REFUSED)
                 report.refused += 1
                 continue
             except Exception:
@@ -120,13 +123,18 @@ class Redelivery:
             if not delivered:
                 report.failed += 1
                 return False
-            self._record(row_id, Delivery.DONE)
+            await self._record(row_id, Delivery.DONE)
             report.sent += 1
         return len(pending) < BATCH
 
-    def _record(self, row_id: int, delivery: Delivery) -> None:
+    async def _record(self, row_id: int, delivery: Delivery) -> None:
         with session_scope(self._sessions) as session:
             store.set_delivery(session, row_id, delivery)
+        if self._on_change is not None:
+            try:
+                await self._on_change(row_id)
+            except Exception:  # the console's view is a courtesy: the delivery stands
+                logger.exception("delivery change of message %d not shown", row_id)
 
     async def run_once(self) -> RedeliveryReport:
         """Every person with failed messages in the window: send them again, in order."""

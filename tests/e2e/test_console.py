@@ -181,10 +181,11 @@ def test_referent_is_told_when_telegram_has_not_taken_a_message_yet(
         expect(note).to_have_attribute("data-delivery", "failed")
         expect(note).to_contain_text("Pas encore remis")
 
-        # It reaches the person once Telegram takes messages again; reopened, the
-        # conversation no longer says it is waiting.
+        # It reaches the person once Telegram takes messages again, and the note goes,
+        # live; reopened, the conversation does not show it either.
         (late,) = person.replies(1, timeout=30)
         assert late["text"] == "Tu peux passer jeudi à 14 h ?"
+        expect(note).to_have_count(0, timeout=LIVE_TIMEOUT)
         page.reload()
         expect(page.get_by_test_id("queue-waiting")).to_have_attribute(
             "data-loaded", "true", timeout=15_000

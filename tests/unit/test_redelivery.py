@@ -64,7 +64,12 @@ async def test_failed_messages_go_again_in_order_and_one_failure_holds_only_its_
     sessions: sessionmaker[Session],
 ) -> None:
     channel = Channelled()
-    redelivery = Redelivery(sessions, {Channel.TELEGRAM: channel})
+    shown: list[int] = []
+
+    async def show(message_id: int) -> None:  # the console is told each change
+        shown.append(message_id)
+
+    redelivery = Redelivery(sessions, {Channel.TELEGRAM: channel}, on_change=show)
     minute = dt.timedelta(minutes=1)
     alice, alice_ids = failed_messages(sessions, Channel.TELEGRAM, ["a1", "a2", "a3"], minute)
     bob, bob_ids = failed_messages(sessions, Channel.TELEGRAM, ["b1", "b2"], minute)
@@ -77,11 +82,13 @@ async def test_failed_messages_go_again_in_order_and_one_failure_holds_only_its_
     assert deliveries(sessions, bob_ids) == [Delivery.DONE, Delivery.DONE]
     assert channel.sent == [(alice, "a1"), (bob, "b1"), (bob, "b2")]
     assert (report.sent, report.failed, report.refused) == (3, 1, 0)
+    assert shown == [alice_ids[0], *bob_ids]
 
     channel.down_for = set()
     await redelivery.run_once()
     assert deliveries(sessions, alice_ids) == [Delivery.DONE] * 3
     assert channel.sent[3:] == [(alice, "a2"), (alice, "a3")]
+    assert shown[3:] == alice_ids[1:]
     assert (await redelivery.run_once()).sent == 0, "nothing is sent twice"
 
 

@@ -1038,11 +1038,27 @@
     ui.transcript.setAttribute('aria-busy', 'false');
   }
 
+  /** Say under one of our messages that it is not delivered (yet); nothing once it is. */
+  function showDelivery(node, m) {
+    const previous = node.querySelector('.msg-delivery');
+    if (previous) previous.remove();
+    const undelivered = node.dataset.sender !== 'user' ? LABELS.delivery[m.delivery] : undefined;
+    node.classList.toggle('msg-undelivered', Boolean(undelivered));
+    if (undelivered) {
+      node.append(el('p', { class: 'msg-delivery', 'data-testid': 'message-delivery', 'data-delivery': m.delivery, text: undelivered }));
+    }
+  }
+
   /** One message of the transcript (text inserted with textContent). */
   function appendMessage(m, live) {
     if (!m) return;
     const key = m.id === undefined || m.id === null ? null : idOf(m.id);
-    if (key !== null && state.renderedMessages.has(key)) return;
+    if (key !== null && state.renderedMessages.has(key)) {
+      // Shown already: only its delivery may have changed (sent again after a failure).
+      const shown = ui.transcript.querySelector('[data-message-id="' + CSS.escape(key) + '"]');
+      if (shown) showDelivery(shown, m);
+      return;
+    }
     if (key !== null) state.renderedMessages.add(key);
     const stick = !live || nearBottom(ui.transcript);
     const empty = ui.transcript.querySelector('.transcript-empty');
@@ -1063,11 +1079,7 @@
       : el('p', { class: 'msg-text msg-empty', text: '(sans texte)' }));
     const buttons = Array.isArray(m.buttons) ? m.buttons.map((b) => b && b.title).filter(Boolean) : [];
     if (buttons.length) node.append(el('p', { class: 'msg-buttons', text: 'Boutons proposés : ' + buttons.join(' · ') }));
-    const undelivered = side === 'us' ? LABELS.delivery[m.delivery] : undefined;
-    if (undelivered) {
-      node.classList.add('msg-undelivered');
-      node.append(el('p', { class: 'msg-delivery', 'data-testid': 'message-delivery', 'data-delivery': m.delivery, text: undelivered }));
-    }
+    showDelivery(node, m);
     ui.transcript.append(node);
     if (state.current && live && !(state.current.messages || []).includes(m)) {
       state.current.messages = (state.current.messages || []).concat([m]);
