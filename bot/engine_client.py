@@ -88,9 +88,12 @@ class EngineClient:
         body: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
         time_limit: aiohttp.ClientTimeout | None = None,
+        *,
+        quiet: bool = False,
     ) -> tuple[int, Any]:
         """(status, JSON body or None) of one call; EngineUnavailableError when Rasa cannot
-        be reached, times out or sends a body that is not JSON."""
+        be reached, times out or sends a body that is not JSON (logged as a warning unless
+        ``quiet``: a health probe's answer says it already)."""
         try:
             async with self._client().request(
                 method, path, json=body, params=params, timeout=time_limit or self._timeout
@@ -99,7 +102,11 @@ class EngineClient:
                     return response.status, None
                 return response.status, await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            logger.warning("engine unreachable: %s", type(exc).__name__)
+            logger.log(
+                logging.DEBUG if quiet else logging.WARNING,
+                "engine unreachable: %s",
+                type(exc).__name__,
+            )
             raise EngineUnavailableError from exc
 
     async def _post(
@@ -142,7 +149,11 @@ class EngineClient:
         """True once the server answers and has a model loaded."""
         try:
             status, body = await self._request(
-                "GET", "/status", params=self._params(), time_limit=aiohttp.ClientTimeout(total=3.0)
+                "GET",
+                "/status",
+                params=self._params(),
+                time_limit=aiohttp.ClientTimeout(total=3.0),
+                quiet=True,  # /healthz is polled: "down" there, not a warning per poll
             )
         except EngineUnavailableError:
             return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -136,3 +137,31 @@ def test_one_client_serves_successive_event_loops() -> None:
 
     assert asyncio.run(ready()) is True
     assert asyncio.run(ready()) is True
+
+
+def test_a_turn_warns_when_rasa_is_down_but_a_health_probe_does_not(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """/healthz is polled: it says "down"; a warning per poll would bury the real ones."""
+
+    async def rasa(request: web.Request) -> web.Response:
+        return web.json_response({})
+
+    async def run() -> None:
+        runner, url = await _serve(rasa)
+        await runner.cleanup()  # nothing listens on that port any more
+        client = EngineClient(url, token=None, timeout=0.5)
+        try:
+            with caplog.at_level(logging.DEBUG, logger="bot.engine_client"):
+                assert await client.is_ready() is False
+                probe = [r.levelno for r in caplog.records]
+                caplog.clear()
+                with pytest.raises(EngineUnavailableError):
+                    await client.send("u1", "bonjour", {})
+                turn = [r.levelno for r in caplog.records]
+        finally:
+            await client.aclose()
+        assert probe == [logging.DEBUG]
+        assert turn == [logging.WARNING]
+
+    asyncio.run(run())
