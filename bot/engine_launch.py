@@ -24,10 +24,15 @@ def engine_argv(arguments: Sequence[str], environ: Mapping[str, str]) -> list[st
 
     Joined (``--auth-token=...``) because a generated url-safe token starts with "-" one
     time in 64 and Rasa's parser would read it as another option."""
-    if any(a == "--auth-token" or a.startswith("--auth-token=") for a in arguments):
+    # "-t" and any abbreviation of "--auth-token" that argparse would accept.
+    if any(a.startswith(("-t", "--a")) for a in arguments):
         raise SystemExit(f"Pass the engine's token in {TOKEN_VARIABLE}, not on the command line.")
     token = environ.get(TOKEN_VARIABLE, "")
-    return [*arguments, f"--auth-token={token}"] if token else list(arguments)
+    if not token:
+        # Fail closed: --enable-api without a token would let anyone on the machine replace
+        # the model or read conversations.
+        raise SystemExit(f"{TOKEN_VARIABLE} is empty: the engine's API needs a token.")
+    return [*arguments, f"--auth-token={token}"]
 
 
 def main() -> None:

@@ -139,12 +139,13 @@ class Gateway:
             max_instances=1,
         )
         self.scheduler.start()
-        await self.reminders.start()
+        # The channels first: a reminder due at start goes out on its channel at once.
         if self.settings.telegram_bot_token:
             from bot.telegram.channel import start_telegram
 
             self.telegram = await start_telegram(self)
             self.desk.notifier.bot = self.telegram.bot
+        await self.reminders.start()
 
     async def stop(self) -> None:
         if self.telegram is not None:

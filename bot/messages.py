@@ -28,7 +28,17 @@ class Button:
 
 class DeliveryRefusedError(Exception):
     """A channel refused a message for good (the person blocked the bot, the message is
-    invalid for it): sending it again would fail the same way."""
+    invalid for it): sending it again would fail the same way. ``whole_chat``: every
+    message to this person would be refused (blocked), not just this one."""
+
+    def __init__(self, reason: str, *, whole_chat: bool) -> None:
+        super().__init__(reason)
+        self.whole_chat = whole_chat
+
+
+class DeliveryUnconfirmedError(Exception):
+    """The message left but the channel did not answer in time: it may have arrived.
+    Sending it again could show it twice, so it is not."""
 
 
 @dataclass(frozen=True, slots=True)

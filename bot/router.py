@@ -26,6 +26,7 @@ from bot.i18n import SUPPORTED_LOCALES, gettext
 from bot.messages import (
     Button,
     DeliveryRefusedError,
+    DeliveryUnconfirmedError,
     DeskReply,
     HandoffState,
     InboundMessage,
@@ -175,24 +176,23 @@ class ConversationRouter:
         """Channels register how to push a message that is not a reply (SSE, Telegram)."""
         self._senders[channel] = sender
 
-    def replies_not_delivered(
+    def mark_answers(
         self,
         channel: Channel,
         external_id: str,
         client_message_id: str,
-        unsent: int,
-        *,
-        for_good: bool = False,
+        answers: int,
+        positions: slice,
+        delivery: Delivery,
     ) -> None:
-        """The channel could not send the last ``unsent`` answers to the person's message
-        ``client_message_id``: recorded ``FAILED`` (sent again by redelivery), or
-        ``REFUSED`` when the channel refused them ``for_good``."""
-        delivery = Delivery.REFUSED if for_good else Delivery.FAILED
+        """The channel's outcome for some of the ``answers`` to the person's message
+        ``client_message_id`` (recorded ``DONE`` before they were sent): ``FAILED`` ones
+        are sent again by redelivery."""
         with session_scope(self._sessions) as session:
-            marked = store.mark_replies_undelivered(
-                session, channel, external_id, client_message_id, unsent, delivery
+            marked = store.mark_answers(
+                session, channel, external_id, client_message_id, answers, positions, delivery
             )
-        logger.warning("%d answers not delivered on %s (%s)", marked, channel.value, delivery.value)
+        logger.warning("%d answers on %s: %s", marked, channel.value, delivery.value)
 
     def register_service(self, intent: str, service: GatewayService) -> None:
         """The gateway's answer to one intent the dialogue passes on."""
@@ -546,17 +546,20 @@ class ConversationRouter:
             row_id = row.id
             session.expunge(user)
         sender = self._senders.get(user.channel)
-        delivery = Delivery.PENDING
-        if sender is not None:
-            async with self.redelivery.turn_of(user.channel, user.external_id):
-                if not await self.redelivery.send_failed(user.channel, user.external_id):
-                    # Earlier messages still fail: this one waits behind them, in order.
-                    delivery = Delivery.FAILED
-                else:
-                    delivery = await self._send_now(sender, user, message, row_id)
-        if delivery is not Delivery.PENDING:
-            with session_scope(self._sessions) as session:
-                store.set_delivery(session, row_id, delivery)
+        if sender is None:  # another instance runs this channel: its redelivery sends it
+            return row_id
+        person = (user.channel, user.external_id)
+        async with self.redelivery.turn_of(*person):
+            queued = self.redelivery.has_backlog(*person)
+            # Earlier messages wait to be sent again: this one goes behind them, in order.
+            delivery = (
+                Delivery.FAILED if queued else await self._send_now(sender, user, message, row_id)
+            )
+            if delivery is not Delivery.PENDING:
+                with session_scope(self._sessions) as session:
+                    store.set_delivery(session, row_id, delivery)
+        if queued:
+            self.redelivery.flush_soon(*person)
         return row_id
 
     @staticmethod
@@ -568,6 +571,9 @@ class ConversationRouter:
         except DeliveryRefusedError:
             logger.warning("proactive message refused for good on %s", user.channel.value)
             return Delivery.REFUSED
+        except DeliveryUnconfirmedError:
+            logger.warning("proactive message unconfirmed on %s", user.channel.value)
+            return Delivery.UNCONFIRMED
         except Exception:  # recorded FAILED: redelivery sends it again; say why in the log
             logger.exception("proactive delivery failed on %s", user.channel.value)
             return Delivery.FAILED

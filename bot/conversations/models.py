@@ -45,6 +45,10 @@ class Delivery(enum.StrEnum):
     HELD_FOR_HUMAN = "held_for_human"  # a human holds the conversation
     FAILED = "failed"  # the channel did not take it: sent again (bot/conversations/redelivery.py)
     REFUSED = "refused"  # the channel refused it for good (bot blocked, invalid): not retried
+    # The channel did not answer in time after the message left: it may have arrived, so
+    # it is not sent again (a double is worse); the console says so.
+    UNCONFIRMED = "unconfirmed"
+    EXPIRED = "expired"  # not taken within the redelivery window: too late, not sent again
 
 
 class User(Base):

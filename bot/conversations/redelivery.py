@@ -3,18 +3,21 @@
 A message to a person (an answer, a référent's message, a reminder, a queue update) that
 the channel refused past its own retries is recorded ``FAILED``, not lost: every minute
 (``Settings.redelivery_every_seconds``) the gateway's job sends the failed ones again,
-oldest first, until the channel takes them.
+oldest first, until the channel takes them. It also sends what was recorded ``PENDING`` for
+a channel this instance did not run then (a reminder sent by an instance without the
+Telegram token) once that is ``PENDING_GRACE`` old.
 
-Order: one person's messages go out one sender at a time (``turn_of``), and a new message
-(``ConversationRouter.push``, a Telegram answer) first sends that person's failed ones; if
-they fail again it is queued behind them (``FAILED`` too). So a person never reads a
-référent's "see you Thursday" before the "hello" that failed.
+Order: one person's messages go out one sender at a time (``turn_of``). A new message for
+a person who has messages waiting (``has_backlog``) is not sent ahead of them: it is
+recorded ``FAILED`` behind them and ``flush_soon`` sends them all, in order, at once. So a
+person never reads a référent's "see you Thursday" before the "hello" that failed, and an
+interactive path (a référent's send, a Telegram answer) never waits for a backlog.
 
-Only messages younger than ``REDELIVERY_WINDOW`` are sent again: older ones may be wrong by
-now (a reminder of an appointment that has passed, "a référent joins you" for a handoff
-long closed); they stay ``FAILED``. A refusal for good (the person blocked the bot) is
-``REFUSED`` and never retried. Only this instance's channels are tried: one instance
-holds the Telegram token.
+What is never sent again: a refusal for good (``REFUSED``: the person blocked the bot, or
+the message is invalid for the channel), a message that left without an answer in time
+(``UNCONFIRMED``: it may have arrived, and a double is worse), and what is older than
+``REDELIVERY_WINDOW`` (``EXPIRED``: a reminder of an appointment that has passed, "a
+référent joins you" for a handoff long closed). The console shows each of these states.
 """
 
 from __future__ import annotations
@@ -33,7 +36,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.conversations import store
 from bot.conversations.models import Channel, Delivery, Message, Sender
 from bot.db import session_scope, utcnow
-from bot.messages import Button, DeliveryRefusedError, OutboundMessage, SenderName
+from bot.messages import (
+    Button,
+    DeliveryRefusedError,
+    DeliveryUnconfirmedError,
+    OutboundMessage,
+    SenderName,
+)
 
 if TYPE_CHECKING:
     from bot.router import ProactiveSender
@@ -41,6 +50,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("relais.redelivery")
 
 REDELIVERY_WINDOW = dt.timedelta(hours=2)
+# A PENDING message this old was recorded while its channel's sender did not run here.
+PENDING_GRACE = dt.timedelta(minutes=2)
 BATCH = 200
 
 SENDER_NAMES: dict[Sender, SenderName] = {
@@ -55,6 +66,7 @@ class RedeliveryReport:
     sent: int = 0
     failed: int = 0
     refused: int = 0
+    unconfirmed: int = 0
 
 
 def outbound_of(row: Message) -> OutboundMessage:
@@ -76,14 +88,22 @@ class Redelivery:
         on_change: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self._sessions = sessions
-        # Told the id of each message sent again or refused (the console shows it).
-        self._on_change = on_change
         self._senders = senders  # the router's registry: channels that start later count
         self.window = window
+        # Told the id of each message whose delivery changed here (the console shows it).
+        self._on_change = on_change
         # One lock per person being sent to; gone once nobody holds or awaits it.
         self._turns: weakref.WeakValueDictionary[tuple[Channel, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+        self._flushes: set[asyncio.Task[None]] = set()
+
+    def _channels(self) -> list[Channel]:
+        return [c for c in self._senders if c is not Channel.WEB]  # the web page pulls
+
+    def _bounds(self) -> tuple[dt.datetime, dt.datetime]:
+        now = utcnow()
+        return now - self.window, now - PENDING_GRACE
 
     @contextlib.asynccontextmanager
     async def turn_of(self, channel: Channel, external_id: str) -> AsyncIterator[None]:
@@ -95,32 +115,67 @@ class Redelivery:
         async with lock:
             yield
 
+    def has_backlog(self, channel: Channel, external_id: str) -> bool:
+        """True when this person has messages waiting to be sent again."""
+        if channel not in self._channels():
+            return False
+        since, pending_before = self._bounds()
+        with session_scope(self._sessions) as session:
+            return bool(
+                store.undelivered(
+                    session, [channel], since, pending_before, 1, external_id=external_id
+                )
+            )
+
+    def flush_soon(self, channel: Channel, external_id: str) -> None:
+        """Send this person's waiting messages now, in the background, in order."""
+
+        async def flush() -> None:
+            try:
+                async with self.turn_of(channel, external_id):
+                    await self.send_failed(channel, external_id)
+            except Exception:  # the job tries again within a minute
+                logger.exception("redelivery to one person failed")
+
+        task = asyncio.get_running_loop().create_task(flush())
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
     async def send_failed(
         self, channel: Channel, external_id: str, report: RedeliveryReport | None = None
     ) -> bool:
-        """Send this person's failed messages again, oldest first, stopping at the first
+        """Send this person's waiting messages again, oldest first, stopping at the first
         that fails again; True when none is left. Call it holding ``turn_of``."""
         sender = self._senders.get(channel)
-        if sender is None or channel is Channel.WEB:  # the web page pulls its messages
+        if sender is None or channel is Channel.WEB:
             return True
         report = report if report is not None else RedeliveryReport()
+        since, pending_before = self._bounds()
         with session_scope(self._sessions) as session:
             rows = store.undelivered(
-                session, [channel], utcnow() - self.window, BATCH, external_id=external_id
+                session, [channel], since, pending_before, BATCH, external_id=external_id
             )
-            pending = [(outbound_of(message), message.id, user) for message, user in rows]
+            pending = [
+                (outbound_of(message), message.id, message.delivery, user) for message, user in rows
+            ]
             session.expunge_all()  # the people are read after this session ends
-        for message, row_id, user in pending:
+        for message, row_id, was, user in pending:
             try:
                 delivered = await sender(user, message, row_id)
             except DeliveryRefusedError:
                 await self._record(row_id, Delivery.REFUSED)
                 report.refused += 1
                 continue
+            except DeliveryUnconfirmedError:
+                await self._record(row_id, Delivery.UNCONFIRMED)
+                report.unconfirmed += 1
+                continue
             except Exception:
                 logger.warning("message %d still not delivered on %s", row_id, channel.value)
                 delivered = False
             if not delivered:
+                if was is Delivery.PENDING:  # it joins the failed ones
+                    await self._record(row_id, Delivery.FAILED)
                 report.failed += 1
                 return False
             await self._record(row_id, Delivery.DONE)
@@ -130,6 +185,9 @@ class Redelivery:
     async def _record(self, row_id: int, delivery: Delivery) -> None:
         with session_scope(self._sessions) as session:
             store.set_delivery(session, row_id, delivery)
+        await self._changed(row_id)
+
+    async def _changed(self, row_id: int) -> None:
         if self._on_change is not None:
             try:
                 await self._on_change(row_id)
@@ -137,20 +195,27 @@ class Redelivery:
                 logger.exception("delivery change of message %d not shown", row_id)
 
     async def run_once(self) -> RedeliveryReport:
-        """Every person with failed messages in the window: send them again, in order."""
+        """Expire what is too old, then send every person's waiting messages, in order."""
         report = RedeliveryReport()
-        channels = [c for c in self._senders if c is not Channel.WEB]
+        channels = self._channels()
+        since, pending_before = self._bounds()
         with session_scope(self._sessions) as session:
-            rows = store.undelivered(session, channels, utcnow() - self.window, BATCH)
+            expired = store.expire_undelivered(session, channels, since, BATCH)
+            rows = store.undelivered(session, channels, since, pending_before, BATCH)
             people = list(dict.fromkeys((user.channel, user.external_id) for _, user in rows))
+        for row_id in expired:
+            await self._changed(row_id)
         for channel, external_id in people:
             async with self.turn_of(channel, external_id):
                 await self.send_failed(channel, external_id, report)
-        if report.sent or report.refused:
+        if expired or report.sent or report.refused or report.unconfirmed:
             logger.info(
-                "redelivery: %d sent, %d refused for good, %d still failing",
+                "redelivery: %d sent, %d refused for good, %d unconfirmed, %d still failing,"
+                " %d expired",
                 report.sent,
                 report.refused,
+                report.unconfirmed,
                 report.failed,
+                len(expired),
             )
         return report

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.conversations.models import (
@@ -146,17 +146,34 @@ def replies_to(session: Session, message_id: int) -> list[Message]:
     )
 
 
+def _undelivered_where(
+    channels: Collection[Channel], since: dt.datetime, pending_before: dt.datetime
+) -> list[ColumnElement[bool]]:
+    """Outbound messages on ``channels`` since ``since`` that a channel did not take:
+    ``FAILED``, or still ``PENDING`` at ``pending_before`` (recorded while no sender for
+    their channel ran here, e.g. an instance without the Telegram token)."""
+    return [
+        Message.direction == Direction.OUTBOUND,
+        Message.created_at >= since,
+        or_(
+            Message.delivery == Delivery.FAILED,
+            and_(Message.delivery == Delivery.PENDING, Message.created_at < pending_before),
+        ),
+        User.channel.in_(channels),
+    ]
+
+
 def undelivered(
     session: Session,
     channels: Collection[Channel],
     since: dt.datetime,
+    pending_before: dt.datetime,
     limit: int,
     *,
     external_id: str | None = None,
 ) -> list[tuple[Message, User]]:
-    """Outbound messages a channel did not take (``FAILED``) since ``since``, on the given
-    channels (for one person when ``external_id`` is given), oldest first, each with its
-    person."""
+    """What a channel did not take (see ``_undelivered_where``), for one person when
+    ``external_id`` is given, oldest first, each with its person."""
     if not channels:
         return []
     query = (
@@ -164,10 +181,7 @@ def undelivered(
         .join(Conversation, Conversation.id == Message.conversation_id)
         .join(User, User.id == Conversation.user_id)
         .where(
-            Message.delivery == Delivery.FAILED,
-            Message.direction == Direction.OUTBOUND,
-            Message.created_at >= since,
-            User.channel.in_(channels),
+            *_undelivered_where(channels, since, pending_before),
             *([User.external_id == external_id] if external_id is not None else []),
         )
         .order_by(Message.id)
@@ -176,18 +190,48 @@ def undelivered(
     return [(message, user) for message, user in session.execute(query).tuples()]
 
 
-def mark_replies_undelivered(
+def expire_undelivered(
+    session: Session, channels: Collection[Channel], before: dt.datetime, limit: int
+) -> list[int]:
+    """Mark ``EXPIRED`` what a channel did not take and is older than ``before`` (no longer
+    sent again); the ids marked."""
+    if not channels:
+        return []
+    ids = list(
+        session.scalars(
+            select(Message.id)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(User, User.id == Conversation.user_id)
+            .where(
+                Message.direction == Direction.OUTBOUND,
+                Message.created_at < before,
+                Message.delivery.in_([Delivery.FAILED, Delivery.PENDING]),
+                User.channel.in_(channels),
+            )
+            .order_by(Message.id)
+            .limit(limit)
+        )
+    )
+    if ids:
+        session.execute(
+            update(Message).where(Message.id.in_(ids)).values(delivery=Delivery.EXPIRED)
+        )
+    return ids
+
+
+def mark_answers(
     session: Session,
     channel: Channel,
     external_id: str,
     client_message_id: str,
-    unsent: int,
+    answers: int,
+    positions: slice,
     delivery: Delivery,
 ) -> int:
-    """Mark the last ``unsent`` replies to a person's message (found by its client id)
-    with ``delivery``; how many were marked."""
+    """Mark with ``delivery`` the answers at ``positions`` among the last ``answers``
+    replies to a person's message (found by its client id); how many were marked."""
     user = get_user(session, channel, external_id)
-    if user is None or unsent <= 0:
+    if user is None or answers <= 0:
         return 0
     inbound = session.scalar(
         select(Message)
@@ -198,10 +242,10 @@ def mark_replies_undelivered(
     )
     if inbound is None:
         return 0
-    tail = replies_to(session, inbound.id)[-unsent:]
-    for reply in tail:
+    marked = replies_to(session, inbound.id)[-answers:][positions]
+    for reply in marked:
         reply.delivery = delivery
-    return len(tail)
+    return len(marked)
 
 
 def transcript(session: Session, conversation_id: str) -> list[Message]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -30,12 +31,13 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.conversations.models import Channel, User
+from bot.conversations.models import Channel, Delivery, User
 from bot.i18n import format_number, gettext, normalise_locale
 from bot.messages import (
     MAX_TEXT,
     Button,
     DeliveryRefusedError,
+    DeliveryUnconfirmedError,
     InboundMessage,
     OutboundMessage,
     RouteResult,
@@ -231,51 +233,61 @@ class TelegramChannel:
         client_message_id: str | None,
         locale: str,
     ) -> None:
-        """Send the answers in order. When Telegram does not take one (past the retries),
-        it and the ones after it are recorded as not delivered: redelivery sends them once
-        Telegram takes messages again, in order. Nothing is lost, nothing is doubled. Earlier
-        messages that failed go first (an answer never overtakes them)."""
+        """Send the answers in order (they are recorded ``DONE`` already; what Telegram
+        does not take is marked otherwise). When the person has messages waiting to be sent
+        again, the answers go behind them (never ahead), sent at once in the background."""
         redelivery = self.gateway.router.redelivery
-        async with redelivery.turn_of(Channel.TELEGRAM, str(chat_id)):
-            if not await redelivery.send_failed(Channel.TELEGRAM, str(chat_id)):
-                self._not_delivered(chat_id, result, 0, client_message_id, for_good=False)
-                return
-            for index, message in enumerate(result.messages):
-                try:
-                    await self.send(context.application, chat_id, message)
-                except DeliveryRefusedError as error:
-                    self._not_delivered(chat_id, result, index, client_message_id, for_good=True)
-                    if isinstance(error.__cause__, BadRequest):  # this message, not the chat
-                        locale = result.set_locale or locale
-                        await self._tell_unexpected_error(context, chat_id, locale)
-                    return
-                except TelegramError:
-                    self._not_delivered(chat_id, result, index, client_message_id, for_good=False)
-                    return
+        person = (Channel.TELEGRAM, str(chat_id))
+        answers = len(result.messages)
 
-    def _not_delivered(
-        self,
-        chat_id: int,
-        result: RouteResult,
-        index: int,
-        client_message_id: str | None,
-        *,
-        for_good: bool,
-    ) -> None:
-        if client_message_id is None:  # no record to find: said in the log only
-            logger.warning("telegram answers not delivered and not recorded as such")
-            return
-        self.gateway.router.replies_not_delivered(
-            Channel.TELEGRAM,
-            str(chat_id),
-            client_message_id,
-            len(result.messages) - index,
-            for_good=for_good,
-        )
+        def mark(positions: slice, delivery: Delivery) -> None:
+            if client_message_id is None:  # no record to find: said in the log only
+                logger.warning("telegram answers %s, not recorded as such", delivery.value)
+                return
+            self.gateway.router.mark_answers(
+                *person, client_message_id, answers, positions, delivery
+            )
+
+        queued = False
+        index = 0
+        try:
+            async with redelivery.turn_of(*person):
+                if redelivery.has_backlog(*person):
+                    mark(slice(None), Delivery.FAILED)
+                    queued = True
+                    return
+                for index, message in enumerate(result.messages):
+                    try:
+                        await self.send(context.application, chat_id, message)
+                    except DeliveryRefusedError as refused:
+                        if refused.whole_chat:  # blocked: nothing more can reach them
+                            mark(slice(index, None), Delivery.REFUSED)
+                            return
+                        # Telegram refuses this message only: say so, go on with the rest.
+                        mark(slice(index, index + 1), Delivery.REFUSED)
+                        await self._tell_unexpected_error(
+                            context, chat_id, result.set_locale or locale
+                        )
+                    except DeliveryUnconfirmedError:
+                        mark(slice(index, index + 1), Delivery.UNCONFIRMED)
+                    except TelegramError:  # past the retries: these wait for redelivery
+                        mark(slice(index, None), Delivery.FAILED)
+                        return
+        except Exception:
+            # Whatever broke here (the database, say), the answers not yet sent must not
+            # stay recorded as delivered.
+            logger.exception("telegram answers interrupted")
+            with contextlib.suppress(Exception):
+                mark(slice(index, None), Delivery.FAILED)
+        finally:
+            if queued:
+                redelivery.flush_soon(*person)
 
     async def send(self, application: Application, chat_id: int, message: OutboundMessage) -> None:
-        """One message, with the bounded retries; a refusal for good (the person blocked
-        the bot, Telegram refuses this message) is raised as ``DeliveryRefusedError``."""
+        """One message, with the bounded retries. A refusal for good (the person blocked
+        the bot, Telegram refuses this message) is ``DeliveryRefusedError``; a message that
+        left without an answer in time is ``DeliveryUnconfirmedError`` (it may have
+        arrived); anything else Telegram did not take is a ``TelegramError``."""
         markup = keyboard_for(message.buttons, self.long_payloads)
         try:
             await with_retries(
@@ -286,8 +298,14 @@ class TelegramChannel:
                     disable_web_page_preview=True,
                 )
             )
-        except (BadRequest, Forbidden) as error:
-            raise DeliveryRefusedError(type(error).__name__) from error
+        except Forbidden as error:
+            raise DeliveryRefusedError("Forbidden", whole_chat=True) from error
+        except BadRequest as error:
+            raise DeliveryRefusedError("BadRequest", whole_chat=False) from error
+        except TimedOut as error:
+            if was_not_sent(error):
+                raise
+            raise DeliveryUnconfirmedError("TimedOut") from error
 
     @staticmethod
     def _locale(update: Update) -> str:

@@ -5,7 +5,8 @@ Revises: 0006
 Create Date: 2026-12-03 17:20:00
 
 The redelivery job (bot/conversations/redelivery.py) looks every minute for the few
-messages a channel did not take among all messages.
+messages a channel did not take among all messages. It also brings new delivery states
+(refused, unconfirmed, expired: a VARCHAR, no constraint to change).
 """
 
 from __future__ import annotations
@@ -25,4 +26,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The states added with redelivery are unknown before it: "failed" is the nearest.
+    op.execute(
+        "UPDATE messages SET delivery = 'failed'"
+        " WHERE delivery IN ('refused', 'unconfirmed', 'expired')"
+    )
     op.drop_index("ix_messages_delivery_id", table_name="messages")

@@ -12,7 +12,6 @@ stand-in engine, and the telegram-test-api emulator made to refuse the bot's nex
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import time
 from collections.abc import Iterator
@@ -25,7 +24,6 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.conversations.models import Channel, Conversation, Delivery, Direction, Message, User
-from bot.conversations.redelivery import REDELIVERY_WINDOW
 from bot.db import session_scope
 from bot.gateway import Gateway
 from bot.messages import OutboundMessage
@@ -169,13 +167,15 @@ def test_past_the_bound_a_message_is_kept_and_sent_again_once_telegram_takes_it(
     bot: Bot, person: TelegramUser
 ) -> None:
     ref = bot.gateway.router.open_user(Channel.TELEGRAM, str(person.chat_id), "fr")
-    # Telegram refuses the first push and every retry of it, and the second push.
+    # Telegram refuses the first push and every retry of it, and the next try as well.
     bot.fail_next(SEND_ATTEMPTS + SEND_ATTEMPTS, status=500)
     first = bot.push(ref.user_id, "Ton référent t'a écrit.")
-    second = bot.push(ref.user_id, "Il te propose jeudi à 14 h.")
     assert bot.delivery_of(first) is Delivery.FAILED, "kept, and marked for a later try"
+    assert bot.calls()["failed"] == SEND_ATTEMPTS, "bounded: no endless retrying"
+    started = time.monotonic()
+    second = bot.push(ref.user_id, "Il te propose jeudi à 14 h.")
+    assert time.monotonic() - started < 1, "queued behind the first, without waiting"
     assert bot.delivery_of(second) is Delivery.FAILED
-    assert bot.calls()["failed"] == 2 * SEND_ATTEMPTS, "bounded: no endless retrying"
 
     # Telegram takes messages again: both arrive, in their order, once each.
     received = person.replies(2, timeout=20)
@@ -186,6 +186,8 @@ def test_past_the_bound_a_message_is_kept_and_sent_again_once_telegram_takes_it(
     wait_delivery(bot, first, Delivery.DONE)
     wait_delivery(bot, second, Delivery.DONE)
     assert person.quiet_for(2.5) == [], "nothing arrives twice"
+    calls = bot.calls()
+    assert (calls["failed"], calls["ok"]) == (2 * SEND_ATTEMPTS, 2)
 
 
 def test_an_answer_telegram_refuses_every_time_arrives_later_once(
@@ -209,12 +211,12 @@ def test_an_answer_never_overtakes_a_message_that_failed_before_it(
     bot: Bot, person: TelegramUser
 ) -> None:
     ref = bot.gateway.router.open_user(Channel.TELEGRAM, str(person.chat_id), "fr")
-    # Redelivery stays away for this test: the answer itself must send the failed one first.
-    bot.gateway.router.redelivery.window = dt.timedelta(0)
+    # The periodic job stays away for this test: the answer itself must go behind the
+    # failed message and have both sent, in order.
+    bot.gateway.scheduler.pause_job("redelivery")
     bot.fail_next(SEND_ATTEMPTS, status=500)
     failed = bot.push(ref.user_id, "Ton rendez-vous est confirmé.")
     assert bot.delivery_of(failed) is Delivery.FAILED
-    bot.gateway.router.redelivery.window = REDELIVERY_WINDOW
     person.send("merci")
     received = person.replies(2, timeout=30)
     assert [m["text"] for m in received] == ["Ton rendez-vous est confirmé.", "echo: merci"]

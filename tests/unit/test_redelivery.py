@@ -4,6 +4,7 @@ is driven through the emulator in tests/e2e/test_telegram_retries.py."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -12,9 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversations import store
 from bot.conversations.models import Channel, Delivery, Message, User, new_id
-from bot.conversations.redelivery import REDELIVERY_WINDOW, Redelivery
+from bot.conversations.redelivery import PENDING_GRACE, REDELIVERY_WINDOW, Redelivery
 from bot.db import session_scope, utcnow
-from bot.messages import Button, DeliveryRefusedError, OutboundMessage
+from bot.messages import (
+    Button,
+    DeliveryRefusedError,
+    DeliveryUnconfirmedError,
+    OutboundMessage,
+)
 
 
 class Channelled:
@@ -27,7 +33,7 @@ class Channelled:
 
     async def __call__(self, user: User, message: OutboundMessage, _row_id: int) -> bool:
         if user.external_id in self.refusing:
-            raise DeliveryRefusedError("Forbidden")
+            raise DeliveryRefusedError("Forbidden", whole_chat=True)
         if message.text in self.down_for:
             raise ConnectionError("channel down")
         self.sent.append((user.external_id, message.text))
@@ -108,7 +114,7 @@ async def test_old_messages_web_messages_and_blocked_people_are_not_sent_again(
     report = await redelivery.run_once()
 
     assert channel.sent == []
-    assert deliveries(sessions, old_ids) == [Delivery.FAILED], "kept, not sent out of time"
+    assert deliveries(sessions, old_ids) == [Delivery.EXPIRED], "kept, not sent out of time"
     assert deliveries(sessions, web_ids) == [Delivery.FAILED], "the web page pulls its own"
     assert deliveries(sessions, blocked_ids) == [Delivery.REFUSED, Delivery.REFUSED]
     assert (report.sent, report.refused) == (0, 2)
@@ -173,6 +179,8 @@ async def test_a_push_waits_behind_its_persons_failed_messages(
 
     pushed = await router.push(user_id, OutboundMessage(text="après"))
     assert pushed is not None
+    assert channel.sent == [], "the push does not wait for the backlog: queued behind it"
+    await asyncio.gather(*router.redelivery._flushes)  # sent at once, in the background
 
     if first_fails:
         assert channel.sent == [], "never before the message that failed earlier"
@@ -180,3 +188,65 @@ async def test_a_push_waits_behind_its_persons_failed_messages(
     else:
         assert channel.sent == [(person, "avant"), (person, "après")]
         assert deliveries(sessions, [*failed_ids, pushed]) == [Delivery.DONE] * 2
+
+
+async def test_two_runs_at_once_send_each_message_once_in_order(
+    sessions: sessionmaker[Session],
+) -> None:
+    # The periodic job, a push and a Telegram answer can all reach one person at once:
+    # one sender at a time per person, each reading what is still waiting.
+    sent: list[str | None] = []
+    slow = asyncio.Event()
+
+    async def sender(_user: User, message: OutboundMessage, _row_id: int) -> bool:
+        await slow.wait()
+        sent.append(message.text)
+        return True
+
+    redelivery = Redelivery(sessions, {Channel.TELEGRAM: sender})
+    failed_messages(sessions, Channel.TELEGRAM, ["m1", "m2", "m3"], dt.timedelta(minutes=1))
+    runs = asyncio.gather(redelivery.run_once(), redelivery.run_once(), redelivery.run_once())
+    await asyncio.sleep(0.05)
+    slow.set()
+    reports = await runs
+    assert sent == ["m1", "m2", "m3"]
+    assert sum(r.sent for r in reports) == 3
+
+
+async def test_a_message_left_pending_by_an_instance_without_the_channel_is_sent(
+    sessions: sessionmaker[Session],
+) -> None:
+    # A reminder pushed by an instance that does not hold the Telegram token stays PENDING;
+    # the one that does sends it once it is older than the grace period.
+    channel = Channelled()
+    redelivery = Redelivery(sessions, {Channel.TELEGRAM: channel})
+    person, old = failed_messages(sessions, Channel.TELEGRAM, ["vieux"], PENDING_GRACE * 2)
+    _, young = failed_messages(sessions, Channel.TELEGRAM, ["jeune"], dt.timedelta(0))
+    with session_scope(sessions) as session:
+        session.execute(
+            update(Message).where(Message.id.in_([*old, *young])).values(delivery=Delivery.PENDING)
+        )
+    await redelivery.run_once()
+    assert channel.sent == [(person, "vieux")]
+    assert deliveries(sessions, [*old, *young]) == [Delivery.DONE, Delivery.PENDING]
+
+
+async def test_a_message_that_may_have_arrived_is_not_sent_again(
+    sessions: sessionmaker[Session],
+) -> None:
+    calls: list[str | None] = []
+
+    async def sender(_user: User, message: OutboundMessage, _row_id: int) -> bool:
+        calls.append(message.text)
+        if message.text == "peut-être":
+            raise DeliveryUnconfirmedError("TimedOut")
+        return True
+
+    redelivery = Redelivery(sessions, {Channel.TELEGRAM: sender})
+    _, ids = failed_messages(
+        sessions, Channel.TELEGRAM, ["peut-être", "ensuite"], dt.timedelta(minutes=1)
+    )
+    await redelivery.run_once()
+    await redelivery.run_once()
+    assert calls == ["peut-être", "ensuite"], "once each; the next one still goes"
+    assert deliveries(sessions, ids) == [Delivery.UNCONFIRMED, Delivery.DONE]

@@ -7,8 +7,16 @@ import datetime as dt
 
 import httpx
 import pytest
-from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
+from bot.messages import DeliveryRefusedError, DeliveryUnconfirmedError, OutboundMessage
 from bot.telegram import channel
 from bot.telegram.channel import MAX_RETRY_AFTER_SECONDS, SEND_ATTEMPTS, with_retries
 
@@ -93,3 +101,53 @@ async def test_a_flood_wait_too_long_to_hold_everyone_is_not_waited_for(
     with pytest.raises(RetryAfter):
         await with_retries(call)
     assert (call.calls, waits) == (1, [])
+
+
+class OneBot:
+    """Stands for ``Application``: its bot's sends fail with the given errors."""
+
+    def __init__(self, *errors: TelegramError) -> None:
+        self.bot = self
+        self.flaky = Flaky(*errors)
+
+    async def send_message(self, **_message: object) -> str:
+        return await self.flaky()
+
+
+def _request() -> httpx.Request:
+    return httpx.Request("POST", "http://127.0.0.1/")
+
+
+@pytest.mark.parametrize(
+    ("errors", "raised", "whole_chat"),
+    [
+        ([Forbidden("Forbidden: bot was blocked by the user")], DeliveryRefusedError, True),
+        ([BadRequest("Message is too long")], DeliveryRefusedError, False),
+        (
+            [timed_out(httpx.ReadTimeout("read", request=_request()))],
+            DeliveryUnconfirmedError,
+            None,
+        ),
+        (
+            [timed_out(httpx.ConnectTimeout("c", request=_request()))] * SEND_ATTEMPTS,
+            TimedOut,
+            None,
+        ),
+        ([NetworkError("Bad Gateway")] * SEND_ATTEMPTS, NetworkError, None),
+    ],
+    ids=["blocked", "invalid", "read-timeout", "never-left", "server-error"],
+)
+async def test_what_the_channel_says_about_a_message_it_could_not_send(
+    waits: list[float],
+    errors: list[TelegramError],
+    raised: type[Exception],
+    whole_chat: bool | None,
+) -> None:
+    # What redelivery does next depends on it: REFUSED (never again; for the whole chat
+    # when blocked), UNCONFIRMED (may have arrived: never again), or FAILED (again later).
+    telegram = channel.TelegramChannel(gateway=None)  # type: ignore[arg-type]
+    with pytest.raises(raised) as caught:
+        await telegram.send(OneBot(*errors), 42, OutboundMessage(text="Bonjour"))  # type: ignore[arg-type]
+    if whole_chat is not None:
+        assert isinstance(caught.value, DeliveryRefusedError)
+        assert caught.value.whole_chat is whole_chat

@@ -31,7 +31,9 @@
     // fetched it yet) say nothing.
     delivery: {
       failed: 'Pas encore remis : la messagerie ne l’a pas pris, nouvel essai automatique.',
-      refused: 'Non remis : la messagerie l’a refusé (la personne a peut-être bloqué le bot).'
+      refused: 'Non remis : la messagerie l’a refusé (la personne a peut-être bloqué le bot).',
+      unconfirmed: 'Remise non confirmée : la messagerie n’a pas répondu à temps (pas renvoyé, pour éviter un doublon).',
+      expired: 'Non remis : la messagerie ne l’a pas pris pendant 2 heures ; renvoyez-le si c’est encore utile.'
     },
     outcome: {
       information_given: 'Information donnée', oriented_to_service: 'Orientation vers un service',
