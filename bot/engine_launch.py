@@ -24,8 +24,9 @@ def engine_argv(arguments: Sequence[str], environ: Mapping[str, str]) -> list[st
 
     Joined (``--auth-token=...``) because a generated url-safe token starts with "-" one
     time in 64 and Rasa's parser would read it as another option."""
-    # "-t" and any abbreviation of "--auth-token" that argparse would accept.
-    if any(a.startswith(("-t", "--a")) for a in arguments):
+    # "-t" (alone or in a cluster of short options, like "-vt") and any abbreviation of
+    # "--auth-token" that argparse would accept.
+    if any(a.startswith("--a") or (a[:1] == "-" and a[1:2] != "-" and "t" in a) for a in arguments):
         raise SystemExit(f"Pass the engine's token in {TOKEN_VARIABLE}, not on the command line.")
     token = environ.get(TOKEN_VARIABLE, "")
     if not token:

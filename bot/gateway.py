@@ -148,6 +148,7 @@ class Gateway:
         await self.reminders.start()
 
     async def stop(self) -> None:
+        await self.router.redelivery.aclose()  # before the channel and database go
         if self.telegram is not None:
             from bot.telegram.channel import stop_telegram
 

@@ -184,15 +184,16 @@ class ConversationRouter:
         answers: int,
         positions: slice,
         delivery: Delivery,
-    ) -> None:
+    ) -> int:
         """The channel's outcome for some of the ``answers`` to the person's message
         ``client_message_id`` (recorded ``DONE`` before they were sent): ``FAILED`` ones
-        are sent again by redelivery."""
+        are sent again by redelivery. How many were marked."""
         with session_scope(self._sessions) as session:
             marked = store.mark_answers(
                 session, channel, external_id, client_message_id, answers, positions, delivery
             )
         logger.warning("%d answers on %s: %s", marked, channel.value, delivery.value)
+        return marked
 
     def register_service(self, intent: str, service: GatewayService) -> None:
         """The gateway's answer to one intent the dialogue passes on."""
@@ -550,6 +551,12 @@ class ConversationRouter:
             return row_id
         person = (user.channel, user.external_id)
         async with self.redelivery.turn_of(*person):
+            with session_scope(self._sessions) as session:
+                current = session.get(Message, row_id)
+                if current is None or current.delivery is not Delivery.PENDING:
+                    # A flush that held the turn long enough found it waiting and sent it
+                    # (or the person's data was erased meanwhile): nothing more to do.
+                    return row_id
             queued = self.redelivery.has_backlog(*person)
             # Earlier messages wait to be sent again: this one goes behind them, in order.
             delivery = (

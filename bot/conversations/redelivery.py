@@ -52,6 +52,7 @@ logger = logging.getLogger("relais.redelivery")
 REDELIVERY_WINDOW = dt.timedelta(hours=2)
 # A PENDING message this old was recorded while its channel's sender did not run here.
 PENDING_GRACE = dt.timedelta(minutes=2)
+FLUSH_GRACE_SECONDS = 10.0  # at shutdown, for the background flushes to finish
 BATCH = 200
 
 SENDER_NAMES: dict[Sender, SenderName] = {
@@ -141,6 +142,17 @@ class Redelivery:
         self._flushes.add(task)
         task.add_done_callback(self._flushes.discard)
 
+    async def aclose(self) -> None:
+        """At shutdown: let the background flushes finish (a message sent but not recorded
+        would be sent again after a restart), then cancel what is left."""
+        if not self._flushes:
+            return
+        _, late = await asyncio.wait(set(self._flushes), timeout=FLUSH_GRACE_SECONDS)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
+
     async def send_failed(
         self, channel: Channel, external_id: str, report: RedeliveryReport | None = None
     ) -> bool:
@@ -206,8 +218,11 @@ class Redelivery:
         for row_id in expired:
             await self._changed(row_id)
         for channel, external_id in people:
-            async with self.turn_of(channel, external_id):
-                await self.send_failed(channel, external_id, report)
+            try:
+                async with self.turn_of(channel, external_id):
+                    await self.send_failed(channel, external_id, report)
+            except Exception:  # one person's trouble (the database, say) holds nobody else
+                logger.exception("redelivery to one person failed")
         if expired or report.sent or report.refused or report.unconfirmed:
             logger.info(
                 "redelivery: %d sent, %d refused for good, %d unconfirmed, %d still failing,"

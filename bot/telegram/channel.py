@@ -240,20 +240,21 @@ class TelegramChannel:
         person = (Channel.TELEGRAM, str(chat_id))
         answers = len(result.messages)
 
-        def mark(positions: slice, delivery: Delivery) -> None:
+        def mark(positions: slice, delivery: Delivery) -> int:
             if client_message_id is None:  # no record to find: said in the log only
                 logger.warning("telegram answers %s, not recorded as such", delivery.value)
-                return
-            self.gateway.router.mark_answers(
+                return 0
+            return self.gateway.router.mark_answers(
                 *person, client_message_id, answers, positions, delivery
             )
 
         queued = False
-        index = 0
+        handled = 0  # the answers whose outcome is settled (sent, or marked)
         try:
             async with redelivery.turn_of(*person):
-                if redelivery.has_backlog(*person):
-                    mark(slice(None), Delivery.FAILED)
+                # Queued behind the person's waiting messages; if they cannot be found to be
+                # queued, they are sent now rather than never.
+                if redelivery.has_backlog(*person) and mark(slice(None), Delivery.FAILED):
                     queued = True
                     return
                 for index, message in enumerate(result.messages):
@@ -262,9 +263,11 @@ class TelegramChannel:
                     except DeliveryRefusedError as refused:
                         if refused.whole_chat:  # blocked: nothing more can reach them
                             mark(slice(index, None), Delivery.REFUSED)
+                            handled = answers
                             return
                         # Telegram refuses this message only: say so, go on with the rest.
                         mark(slice(index, index + 1), Delivery.REFUSED)
+                        handled = index + 1
                         await self._tell_unexpected_error(
                             context, chat_id, result.set_locale or locale
                         )
@@ -272,13 +275,15 @@ class TelegramChannel:
                         mark(slice(index, index + 1), Delivery.UNCONFIRMED)
                     except TelegramError:  # past the retries: these wait for redelivery
                         mark(slice(index, None), Delivery.FAILED)
+                        handled = answers
                         return
+                    handled = index + 1
         except Exception:
-            # Whatever broke here (the database, say), the answers not yet sent must not
+            # Whatever broke here (the database, say), the answers not yet settled must not
             # stay recorded as delivered.
             logger.exception("telegram answers interrupted")
             with contextlib.suppress(Exception):
-                mark(slice(index, None), Delivery.FAILED)
+                mark(slice(handled, None), Delivery.FAILED)
         finally:
             if queued:
                 redelivery.flush_soon(*person)

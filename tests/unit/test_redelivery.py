@@ -250,3 +250,34 @@ async def test_a_message_that_may_have_arrived_is_not_sent_again(
     await redelivery.run_once()
     assert calls == ["peut-être", "ensuite"], "once each; the next one still goes"
     assert deliveries(sessions, ids) == [Delivery.UNCONFIRMED, Delivery.DONE]
+
+
+async def test_a_push_found_and_sent_by_a_flush_while_it_waited_is_not_sent_again(
+    sessions: sessionmaker[Session],
+) -> None:
+    # The person's turn is held long enough (a flood wait) that the flush waiting before
+    # the push finds the push's message PENDING past the grace period and sends it.
+    from bot.router import ConversationRouter
+    from tests.utils.fakes import FakeEngine
+
+    router = ConversationRouter(sessions, FakeEngine())  # type: ignore[arg-type]
+    channel = Channelled()
+    router.register_channel(Channel.TELEGRAM, channel)
+    person, _ = failed_messages(sessions, Channel.TELEGRAM, ["avant"], dt.timedelta(minutes=1))
+    with session_scope(sessions) as session:
+        user_id = store.get_user(session, Channel.TELEGRAM, person).id  # type: ignore[union-attr]
+
+    async with router.redelivery.turn_of(Channel.TELEGRAM, person):
+        flush = asyncio.create_task(router.redelivery.run_once())
+        await asyncio.sleep(0.05)  # the flush waits for the turn
+        push = asyncio.create_task(router.push(user_id, OutboundMessage(text="après")))
+        await asyncio.sleep(0.05)  # the push recorded its message and waits too
+        with session_scope(sessions) as session:
+            session.execute(
+                update(Message)
+                .where(Message.delivery == Delivery.PENDING)
+                .values(created_at=utcnow() - PENDING_GRACE * 2)
+            )
+    await flush
+    await push
+    assert channel.sent == [(person, "avant"), (person, "après")], "each once, in order"

@@ -109,7 +109,13 @@ def test_rasa_reads_its_token_from_the_environment_only(token: str, tmp_path: Pa
 def test_a_token_on_the_launcher_command_line_is_refused() -> None:
     with pytest.raises(SystemExit, match="RASA_TOKEN"):
         engine_argv(["run", "--auth-token=secret"], {})
-    for given in (["--auth-token", "secret"], ["-t", "secret"], ["-tsecret"], ["--auth=secret"]):
+    for given in (
+        ["--auth-token", "secret"],
+        ["-t", "secret"],
+        ["-tsecret"],
+        ["-vtsecret"],
+        ["--auth=secret"],
+    ):
         with pytest.raises(SystemExit, match="RASA_TOKEN"):
             engine_argv(["run", *given], {"RASA_TOKEN": "from-env"})
     assert engine_argv(["run"], {"RASA_TOKEN": "-x"}) == ["run", "--auth-token=-x"]
