@@ -17,22 +17,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.appointments import reminders
 from bot.conversations import store
-from bot.conversations.models import Channel, Delivery, Message, Sender, User
-from bot.conversations.redelivery import Redelivery
+from bot.conversations.models import Channel, Delivery, Message, User
+from bot.conversations.redelivery import Redelivery, attempt
 from bot.db import session_scope, utcnow
 from bot.emergency import with_emergency_numbers
 from bot.engine_client import EngineClient, EngineUnavailableError
 from bot.i18n import SUPPORTED_LOCALES, gettext
 from bot.messages import (
-    Button,
-    DeliveryRefusedError,
-    DeliveryUnconfirmedError,
     DeskReply,
     HandoffState,
     InboundMessage,
     OutboundMessage,
     RouteResult,
-    SenderName,
 )
 from bot.self_assessment import store as self_assessment_store
 from dialogues.knowledge.base import response_text
@@ -318,7 +314,7 @@ class ConversationRouter:
             return None
         replies = store.replies_to(session, earlier.id)
         return RouteResult(
-            messages=[_as_outbound(m) for m in replies],
+            messages=[store.as_outbound(m) for m in replies],
             handoff=self.desk.state(session, conversation_id),
             duplicate=True,
         )
@@ -559,31 +555,13 @@ class ConversationRouter:
                     return row_id
             queued = self.redelivery.has_backlog(*person)
             # Earlier messages wait to be sent again: this one goes behind them, in order.
-            delivery = (
-                Delivery.FAILED if queued else await self._send_now(sender, user, message, row_id)
-            )
+            delivery = Delivery.FAILED if queued else await attempt(sender, user, message, row_id)
             if delivery is not Delivery.PENDING:
                 with session_scope(self._sessions) as session:
                     store.set_delivery(session, row_id, delivery)
         if queued:
             self.redelivery.flush_soon(*person)
         return row_id
-
-    @staticmethod
-    async def _send_now(
-        sender: ProactiveSender, user: User, message: OutboundMessage, row_id: int
-    ) -> Delivery:
-        try:
-            return Delivery.DONE if await sender(user, message, row_id) else Delivery.PENDING
-        except DeliveryRefusedError:
-            logger.warning("proactive message refused for good on %s", user.channel.value)
-            return Delivery.REFUSED
-        except DeliveryUnconfirmedError:
-            logger.warning("proactive message unconfirmed on %s", user.channel.value)
-            return Delivery.UNCONFIRMED
-        except Exception:  # recorded FAILED: redelivery sends it again; say why in the log
-            logger.exception("proactive delivery failed on %s", user.channel.value)
-            return Delivery.FAILED
 
 
 def advertised_command(inbound: InboundMessage) -> str | None:
@@ -616,10 +594,3 @@ def with_notice(
         # Right after the numbers: before any question about sharing the conversation.
         return [*messages[:1], notice, *messages[1:]]
     return [notice, *messages]
-
-
-def _as_outbound(row: Message) -> OutboundMessage:
-    """A recorded outbound message as the channel shows it again (idempotent replay)."""
-    buttons = tuple(Button(**b) for b in (row.buttons or []))
-    senders: dict[Sender, SenderName] = {Sender.REFERENT: "referent", Sender.SYSTEM: "system"}
-    return OutboundMessage(text=row.text, buttons=buttons, sender=senders.get(row.sender, "bot"))

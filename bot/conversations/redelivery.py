@@ -34,15 +34,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversations import store
-from bot.conversations.models import Channel, Delivery, Message, Sender
+from bot.conversations.models import Channel, Delivery, User
 from bot.db import session_scope, utcnow
-from bot.messages import (
-    Button,
-    DeliveryRefusedError,
-    DeliveryUnconfirmedError,
-    OutboundMessage,
-    SenderName,
-)
+from bot.messages import DeliveryRefusedError, DeliveryUnconfirmedError, OutboundMessage
 
 if TYPE_CHECKING:
     from bot.router import ProactiveSender
@@ -55,12 +49,6 @@ PENDING_GRACE = dt.timedelta(minutes=2)
 FLUSH_GRACE_SECONDS = 10.0  # at shutdown, for the background flushes to finish
 BATCH = 200
 
-SENDER_NAMES: dict[Sender, SenderName] = {
-    Sender.BOT: "bot",
-    Sender.REFERENT: "referent",
-    Sender.SYSTEM: "system",
-}
-
 
 @dataclass(slots=True)
 class RedeliveryReport:
@@ -70,14 +58,23 @@ class RedeliveryReport:
     unconfirmed: int = 0
 
 
-def outbound_of(row: Message) -> OutboundMessage:
-    """The message as it was first sent, from its record."""
-    buttons = tuple(
-        Button(b["title"], payload=b.get("payload"), url=b.get("url")) for b in row.buttons or []
-    )
-    return OutboundMessage(
-        text=row.text, buttons=buttons, sender=SENDER_NAMES.get(row.sender, "bot")
-    )
+async def attempt(
+    sender: ProactiveSender, user: User, message: OutboundMessage, row_id: int
+) -> Delivery:
+    """Send once through the person's channel; what became of the message. ``PENDING``:
+    the channel keeps it for the person to fetch (the web page)."""
+    channel = user.channel.value
+    try:
+        return Delivery.DONE if await sender(user, message, row_id) else Delivery.PENDING
+    except DeliveryRefusedError:
+        logger.warning("message %d refused for good on %s", row_id, channel)
+        return Delivery.REFUSED
+    except DeliveryUnconfirmedError:
+        logger.warning("message %d unconfirmed on %s", row_id, channel)
+        return Delivery.UNCONFIRMED
+    except Exception as error:  # kept FAILED: sent again later; no traceback per retry
+        logger.warning("message %d not delivered on %s: %s", row_id, channel, type(error).__name__)
+        return Delivery.FAILED
 
 
 class Redelivery:
@@ -168,30 +165,24 @@ class Redelivery:
                 session, [channel], since, pending_before, BATCH, external_id=external_id
             )
             pending = [
-                (outbound_of(message), message.id, message.delivery, user) for message, user in rows
+                (store.as_outbound(message), message.id, message.delivery, user)
+                for message, user in rows
             ]
             session.expunge_all()  # the people are read after this session ends
         for message, row_id, was, user in pending:
-            try:
-                delivered = await sender(user, message, row_id)
-            except DeliveryRefusedError:
-                await self._record(row_id, Delivery.REFUSED)
-                report.refused += 1
-                continue
-            except DeliveryUnconfirmedError:
-                await self._record(row_id, Delivery.UNCONFIRMED)
-                report.unconfirmed += 1
-                continue
-            except Exception:
-                logger.warning("message %d still not delivered on %s", row_id, channel.value)
-                delivered = False
-            if not delivered:
+            delivery = await attempt(sender, user, message, row_id)
+            if delivery in (Delivery.FAILED, Delivery.PENDING):  # not taken this time either
                 if was is Delivery.PENDING:  # it joins the failed ones
                     await self._record(row_id, Delivery.FAILED)
                 report.failed += 1
                 return False
-            await self._record(row_id, Delivery.DONE)
-            report.sent += 1
+            await self._record(row_id, delivery)
+            if delivery is Delivery.DONE:
+                report.sent += 1
+            elif delivery is Delivery.REFUSED:
+                report.refused += 1
+            else:
+                report.unconfirmed += 1
         return len(pending) < BATCH
 
     async def _record(self, row_id: int, delivery: Delivery) -> None:

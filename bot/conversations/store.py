@@ -18,7 +18,7 @@ from bot.conversations.models import (
     User,
 )
 from bot.db import utcnow
-from bot.messages import OutboundMessage
+from bot.messages import Button, OutboundMessage, SenderName
 
 
 def get_user(session: Session, channel: Channel, external_id: str) -> User | None:
@@ -143,6 +143,24 @@ def replies_to(session: Session, message_id: int) -> list[Message]:
         session.scalars(
             select(Message).where(Message.reply_to_id == message_id).order_by(Message.id)
         )
+    )
+
+
+SENDER_NAMES: dict[Sender, SenderName] = {
+    Sender.BOT: "bot",
+    Sender.REFERENT: "referent",
+    Sender.SYSTEM: "system",
+}
+
+
+def as_outbound(row: Message) -> OutboundMessage:
+    """A recorded outbound message as the channel shows it again (an idempotent replay, or
+    a send again after the channel failed)."""
+    buttons = tuple(
+        Button(b["title"], payload=b.get("payload"), url=b.get("url")) for b in row.buttons or []
+    )
+    return OutboundMessage(
+        text=row.text, buttons=buttons, sender=SENDER_NAMES.get(row.sender, "bot")
     )
 
 
