@@ -169,8 +169,10 @@ def test_referent_is_told_when_telegram_has_not_taken_a_message_yet(
         (joined,) = person.replies(1)
         assert "a rejoint" in joined["text"]
 
-        # Telegram refuses the référent's message past every retry.
-        fail_next(telegram_base_url, TELEGRAM_TEST_TOKEN, SEND_ATTEMPTS, status=502)
+        # Telegram refuses the référent's message past every retry, and redelivery's first
+        # two runs too: the message stays "failed" for several seconds (redelivery runs every
+        # 2 s in tests), long enough for a loaded machine's browser to show it.
+        fail_next(telegram_base_url, TELEGRAM_TEST_TOKEN, 3 * SEND_ATTEMPTS, status=502)
         page.get_by_test_id("reply-input").fill("Tu peux passer jeudi à 14 h ?")
         page.get_by_test_id("reply-send").click()
         sent = page.get_by_test_id("transcript").locator(
@@ -183,7 +185,7 @@ def test_referent_is_told_when_telegram_has_not_taken_a_message_yet(
 
         # It reaches the person once Telegram takes messages again, and the note goes,
         # live; reopened, the conversation does not show it either.
-        (late,) = person.replies(1, timeout=30)
+        (late,) = person.replies(1, timeout=45)
         assert late["text"] == "Tu peux passer jeudi à 14 h ?"
         expect(note).to_have_count(0, timeout=LIVE_TIMEOUT)
         page.reload()
