@@ -145,6 +145,19 @@ class UserRef:
     channel: Channel
 
 
+@dataclass(frozen=True, slots=True)
+class _Recorded:
+    """An inbound message once recorded: what ``handle`` goes on with."""
+
+    ref: UserRef
+    inbound: InboundMessage  # as handled: an advertised command becomes its button
+    message_id: int
+    notice: OutboundMessage | None  # the first-contact notice, to go before the answer
+    button: ButtonAnswer | None  # answered by a gateway-owned button
+    desk_reply: DeskReply | None  # answered by the desk's own button
+    handoff: HandoffState | None  # a person is awaited or holds the conversation
+
+
 class ConversationRouter:
     def __init__(
         self,
@@ -211,6 +224,48 @@ class ConversationRouter:
         self, channel: Channel, external_id: str, inbound: InboundMessage, locale: str = "fr"
     ) -> RouteResult:
         """Record an inbound message, route it, record and return the replies."""
+        # Database work runs in a worker thread: a write waiting for SQLite's lock (or a slow
+        # PostgreSQL) must not stall every other conversation, stream and poller of this
+        # gateway, which share its event loop.
+        recorded = await asyncio.to_thread(self._record, channel, external_id, inbound, locale)
+        if isinstance(recorded, RouteResult):
+            return recorded  # a repeat: answered again, nothing done twice
+        ref, inbound, message_id = recorded.ref, recorded.inbound, recorded.message_id
+        button, desk_reply, handoff = recorded.button, recorded.desk_reply, recorded.handoff
+        if button is not None:
+            if button.after is not None:
+                await button.after()
+            return RouteResult(messages=button.messages, handoff=handoff, forget=button.forget)
+        if desk_reply is not None:
+            await self.desk.publish(desk_reply)
+            return RouteResult(messages=desk_reply.messages, handoff=handoff)
+        if handoff is not None:
+            # A human is awaited or holds the conversation: the bot stays silent...
+            await self.desk.show_message(message_id)
+            intent, confidence = await self._intent_of_held(inbound)
+            right = self._right_while_held(intent, confidence, inbound.payload is not None)
+            if right is not None:
+                return await self._serve_right(ref, message_id, right, handoff)
+            danger = self._danger_while_waiting(handoff, inbound, intent, confidence)
+            if danger is None:
+                return RouteResult(messages=[], handoff=handoff)
+            # ...except for a danger written while waiting: the numbers at once, and the
+            # request becomes urgent (the dialogue's urgent rule raises it).
+            return await self._ask_engine(ref, inbound, message_id, trigger=danger)
+
+        # Nobody was involved when the message came in: unless this turn asks for a person
+        # (or the gateway), the reply's handoff state is that one, not read again (the status
+        # bar hears of any later change through the desk's own events).
+        return await self._ask_engine(
+            ref, inbound, message_id, notice=recorded.notice, read_state=False
+        )
+
+    def _record(
+        self, channel: Channel, external_id: str, inbound: InboundMessage, locale: str
+    ) -> RouteResult | _Recorded:
+        """The inbound message recorded, with what the gateway answers itself (its own
+        buttons, the desk's) and the conversation's handoff state; or the answer to a
+        repeat. One transaction (runs in a worker thread)."""
         try:
             with session_scope(self._sessions) as session:
                 user = store.get_or_create_user(session, channel, external_id, locale)
@@ -261,8 +316,7 @@ class ConversationRouter:
                         session, conversation.id, desk_reply.messages, reply_to_id=message_id
                     )
                 handoff = self.desk.state(session, conversation.id)
-                held = desk_reply is None and button is None and handoff is not None
-                if held:
+                if desk_reply is None and button is None and handoff is not None:
                     store.set_delivery(session, message_id, Delivery.HELD_FOR_HUMAN)
         except IntegrityError:
             # A retry may race its original through another gateway (several behind a load
@@ -273,33 +327,7 @@ class ConversationRouter:
             if repeat is None:
                 raise
             return repeat
-
-        if button is not None:
-            if button.after is not None:
-                await button.after()
-            return RouteResult(messages=button.messages, handoff=handoff, forget=button.forget)
-        if desk_reply is not None:
-            await self.desk.publish(desk_reply)
-            return RouteResult(messages=desk_reply.messages, handoff=handoff)
-        if held:
-            # A human is awaited or holds the conversation: the bot stays silent...
-            await self.desk.show_message(message_id)
-            assert handoff is not None
-            intent, confidence = await self._intent_of_held(inbound)
-            right = self._right_while_held(intent, confidence, inbound.payload is not None)
-            if right is not None:
-                return await self._serve_right(ref, message_id, right, handoff)
-            danger = self._danger_while_waiting(handoff, inbound, intent, confidence)
-            if danger is None:
-                return RouteResult(messages=[], handoff=handoff)
-            # ...except for a danger written while waiting: the numbers at once, and the
-            # request becomes urgent (the dialogue's urgent rule raises it).
-            return await self._ask_engine(ref, inbound, message_id, trigger=danger)
-
-        # Nobody was involved when the message came in: unless this turn asks for a person
-        # (or the gateway), the reply's handoff state is that one, not read again (the status
-        # bar hears of any later change through the desk's own events).
-        return await self._ask_engine(ref, inbound, message_id, notice=notice, read_state=False)
+        return _Recorded(ref, inbound, message_id, notice, button, desk_reply, handoff)
 
     def _repeat(
         self, session: Session, conversation_id: str, inbound: InboundMessage
@@ -422,6 +450,29 @@ class ConversationRouter:
             replies = [
                 OutboundMessage(text=gettext(ref.locale, "engine-no-answer"), sender="system")
             ]
+        result, desk_reply, after = await asyncio.to_thread(
+            self._record_answer, ref, message_id, replies, custom, trigger, notice, read_state
+        )
+        if desk_reply is not None:
+            await self.desk.publish(desk_reply)
+        if after is not None:
+            await after()
+        return result
+
+    def _record_answer(
+        self,
+        ref: UserRef,
+        message_id: int,
+        replies: list[OutboundMessage],
+        custom: dict[str, Any],
+        trigger: str | None,
+        notice: OutboundMessage | None,
+        read_state: bool,
+    ) -> tuple[RouteResult, DeskReply | None, Callable[[], Awaitable[None]] | None]:
+        """The engine's answer recorded with what it asked of the gateway (a service, a
+        person, the language, the self-assessment); one transaction (in a worker thread).
+        Returns the result, the desk's reply to publish and what to do once committed."""
+        asks_gateway = isinstance(custom.get("gateway"), dict)
         result = RouteResult(messages=replies)
         desk_reply: DeskReply | None = None
         after: Callable[[], Awaitable[None]] | None = None
@@ -449,11 +500,7 @@ class ConversationRouter:
             )
             if read_state or desk_reply is not None or asks_gateway:
                 result.handoff = self.desk.state(session, ref.conversation_id)
-        if desk_reply is not None:
-            await self.desk.publish(desk_reply)
-        if after is not None:
-            await after()
-        return result
+        return result, desk_reply, after
 
     async def _urgent_without_engine(
         self,
