@@ -578,6 +578,31 @@ class ConversationRouter:
     async def push(self, user_id: str, message: OutboundMessage) -> int | None:
         """Deliver a message that is not a reply (référent, reminder, queue update); return
         the id of the recorded message."""
+        # Database work in worker threads, off the event loop every conversation shares.
+        recorded = await asyncio.to_thread(self._record_push, user_id, message)
+        if recorded is None:
+            return None
+        user, row_id = recorded
+        sender = self._senders.get(user.channel)
+        if sender is None:  # another instance runs this channel: its redelivery sends it
+            return row_id
+        person = (user.channel, user.external_id)
+        async with self.redelivery.turn_of(*person):
+            if not await asyncio.to_thread(self._still_pending, row_id):
+                # A flush that held the turn long enough found it waiting and sent it (or
+                # the person's data was erased meanwhile): nothing more to do.
+                return row_id
+            queued = await asyncio.to_thread(self.redelivery.has_backlog, *person)
+            # Earlier messages wait to be sent again: this one goes behind them, in order.
+            delivery = Delivery.FAILED if queued else await attempt(sender, user, message, row_id)
+            if delivery is not Delivery.PENDING:
+                await asyncio.to_thread(self._set_delivery, row_id, delivery)
+        if queued:
+            self.redelivery.flush_soon(*person)
+        return row_id
+
+    def _record_push(self, user_id: str, message: OutboundMessage) -> tuple[User, int] | None:
+        """The pushed message recorded as pending, with its (detached) person."""
         with session_scope(self._sessions) as session:
             user = session.get(User, user_id)
             if user is None:
@@ -589,26 +614,16 @@ class ConversationRouter:
             )
             row_id = row.id
             session.expunge(user)
-        sender = self._senders.get(user.channel)
-        if sender is None:  # another instance runs this channel: its redelivery sends it
-            return row_id
-        person = (user.channel, user.external_id)
-        async with self.redelivery.turn_of(*person):
-            with session_scope(self._sessions) as session:
-                current = session.get(Message, row_id)
-                if current is None or current.delivery is not Delivery.PENDING:
-                    # A flush that held the turn long enough found it waiting and sent it
-                    # (or the person's data was erased meanwhile): nothing more to do.
-                    return row_id
-            queued = self.redelivery.has_backlog(*person)
-            # Earlier messages wait to be sent again: this one goes behind them, in order.
-            delivery = Delivery.FAILED if queued else await attempt(sender, user, message, row_id)
-            if delivery is not Delivery.PENDING:
-                with session_scope(self._sessions) as session:
-                    store.set_delivery(session, row_id, delivery)
-        if queued:
-            self.redelivery.flush_soon(*person)
-        return row_id
+        return user, row_id
+
+    def _still_pending(self, row_id: int) -> bool:
+        with session_scope(self._sessions) as session:
+            current = session.get(Message, row_id)
+            return current is not None and current.delivery is Delivery.PENDING
+
+    def _set_delivery(self, row_id: int, delivery: Delivery) -> None:
+        with session_scope(self._sessions) as session:
+            store.set_delivery(session, row_id, delivery)
 
 
 def advertised_command(inbound: InboundMessage) -> str | None:

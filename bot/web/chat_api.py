@@ -73,9 +73,8 @@ async def create_session(
         raise ApiError(422, f"Unsupported locale {raw_locale[:16]!r}: use 'fr' or 'en'.")
     locale = normalise_locale(raw_locale)
     session_id, token = web_sessions.new_session_credentials()
-    ref = gateway.router.open_user(Channel.WEB, session_id, locale)
-    with session_scope(gateway.sessions) as session:
-        web_sessions.create(session, session_id, ref.user_id, token)
+    # Database work in a worker thread, off the event loop every conversation shares.
+    await asyncio.to_thread(_open_session, gateway, session_id, token, locale)
     # EventSource cannot send headers: the stream also accepts this cookie, scoped to the
     # session's own path, so the token never travels in a URL.
     response.set_cookie(
@@ -87,6 +86,12 @@ async def create_session(
         secure=gateway.settings.is_production,
     )
     return {"session_id": session_id, "token": token}
+
+
+def _open_session(gateway: Gateway, session_id: str, token: str, locale: str) -> None:
+    ref = gateway.router.open_user(Channel.WEB, session_id, locale)
+    with session_scope(gateway.sessions) as session:
+        web_sessions.create(session, session_id, ref.user_id, token)
 
 
 def validate_message(body: NewMessage, locale: str) -> InboundMessage:
@@ -117,7 +122,9 @@ async def post_message(
 ) -> dict[str, Any]:
     """Send the young person's message; answer with the bot's replies."""
     gateway = gateway_of(request)
-    _user_id, locale = authenticate(gateway, session_id, bearer(authorization))
+    _user_id, locale = await asyncio.to_thread(
+        authenticate, gateway, session_id, bearer(authorization)
+    )
     inbound = validate_message(body, locale)
     result = await gateway.router.handle(Channel.WEB, session_id, inbound, locale)
     return {
