@@ -133,26 +133,26 @@ node_modules/.installed: package.json package-lock.json
 # NLU quality: cross-validation over the training data, the held-out files (never trained
 # on) and the blind set (nlu/blind: written without seeing the training data or the danger
 # lexicon, mostly dangers and the everyday sentences nearest to them) and the fresh set
-# (nlu/fresh: every intent and topic, written without seeing any other data, never used for
-# tuning). Slow on two cores
-# (one training per fold): not part of `make test`.
+# (nlu/fresh, and nlu/fresh2 written later the same way: every intent and topic, written
+# without seeing any other data, never used for tuning). Slow on two cores (one training
+# per fold): not part of `make test`.
 FOLDS ?= 3
 nlu-heldout: model
 	@hash=$$(cat build/rasa/HASH); \
-	for run in heldout:build/heldout blind:nlu/blind fresh:nlu/fresh; do \
+	for run in heldout:build/heldout blind:nlu/blind fresh:nlu/fresh fresh2:nlu/fresh2; do \
 	  name=nlu-$${run%%:*}; data=$${run#*:}; rm -rf reports/$$name; \
 	  $(RASA) test nlu --model models/relais-$$hash.tar.gz --nlu $$data \
 	    --out reports/$$name --successes > build/$$name.log 2>&1 \
 	    || { tail -30 build/$$name.log; exit 1; }; \
 	done
-	$(PY) -m nlu.report reports/nlu-heldout reports/nlu-blind reports/nlu-fresh --out reports/nlu-heldout.md
+	$(PY) -m nlu.report reports/nlu-heldout reports/nlu-blind reports/nlu-fresh reports/nlu-fresh2 --out reports/nlu-heldout.md
 
 nlu-eval: nlu-heldout
 	@rm -rf reports/nlu-cv; \
 	$(RASA) test nlu --cross-validation --folds $(FOLDS) --config build/rasa/config.yml \
 	  --nlu build/rasa/data/nlu --domain build/rasa/domain.yml --out reports/nlu-cv --successes \
 	  > build/nlu-cv.log 2>&1 || { tail -30 build/nlu-cv.log; exit 1; }
-	$(PY) -m nlu.report reports/nlu-cv reports/nlu-heldout reports/nlu-blind reports/nlu-fresh --out reports/nlu-eval.md
+	$(PY) -m nlu.report reports/nlu-cv reports/nlu-heldout reports/nlu-blind reports/nlu-fresh reports/nlu-fresh2 --out reports/nlu-eval.md
 
 # The first supervisor of the référent console (asks for the password).
 supervisor: migrate

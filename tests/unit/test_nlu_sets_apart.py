@@ -53,6 +53,7 @@ def test_no_evaluation_message_is_a_training_example(tmp_path: Path) -> None:
     evaluation_files = [
         *sorted((out.parent / "heldout").glob("*.yml")),
         *sorted((ROOT / "nlu" / "fresh").glob("*.yml")),
+        *sorted((ROOT / "nlu" / "fresh2").glob("*.yml")),
         *sorted((ROOT / "nlu" / "blind").glob("*.yml")),
     ]
     evaluated = 0
