@@ -111,6 +111,11 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\bwish i (wasn't|was not|weren't|were not) (here|alive|born)\b",
         r"\bif i (was|were) dead\b",
         r"\bswallow(ing)? (all )?(my|the) pills\b",
+        # An overdose said in English ("i took a bunch of pills i dont know what to do"); not
+        # "for my headache".
+        r"\b(took|taken|swallowed) (a bunch of|a handful of|loads of|lots of|all the|way too many|"
+        r"too much of my) (pills|meds|tablets|medication)\b(?! (for|against) )",
+        r"\b(overdosed|took an overdose)\b",
         r"\brather not (be around|exist|be alive)\b",
         r"\bgave (my things|everything|all my stuff) away\b",
     ],
@@ -204,6 +209,12 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\b(he|she|they|dad|father|mum|mom|mother|boyfriend|girlfriend|boss|stepdad|stepfather|"
         r"brother|uncle|craftsman|teacher) (beats|hits|abuses|rapes|touches|slaps|touched|slapped|"
         r"forces) me\b(?! (at|in) )",
+        # Unwanted touching and advances (at work, too): "a guy at work keeps groping me", "son
+        # tuteur lui fait des avances" (not "une avance sur salaire").
+        r"\bgrop(e|es|ed|ing) (me|her|him|my)\b",
+        r"\b(keeps|kept) touching me\b",
+        r"\bsexual harassment\b",
+        r"\b(me|lui|m'|l') ?(fait|fais|faisait|font) des avances\b(?! (sur|de) )",
         r"\b(raped|sexually (harassed|assaulted|abused)|being (harassed|bullied|abused)|hit by my|"
         r"threaten(ing|ed|s)? (me|to hurt|to kill)|blackmail\w*|slap(s|ped)? me|comes into my room)\b",
     ],
