@@ -240,12 +240,18 @@ class TelegramChannel:
         person = (Channel.TELEGRAM, str(chat_id))
         answers = len(result.messages)
 
-        def mark(positions: slice, delivery: Delivery) -> int:
+        async def mark(positions: slice, delivery: Delivery) -> int:
             if client_message_id is None:  # no record to find: said in the log only
                 logger.warning("telegram answers %s, not recorded as such", delivery.value)
                 return 0
-            return self.gateway.router.mark_answers(
-                *person, client_message_id, answers, positions, delivery
+            # Database work in a worker thread, off the event loop everyone shares.
+            return await asyncio.to_thread(
+                self.gateway.router.mark_answers,
+                *person,
+                client_message_id,
+                answers,
+                positions,
+                delivery,
             )
 
         queued = False
@@ -254,7 +260,8 @@ class TelegramChannel:
             async with redelivery.turn_of(*person):
                 # Queued behind the person's waiting messages; if they cannot be found to be
                 # queued, they are sent now rather than never.
-                if redelivery.has_backlog(*person) and mark(slice(None), Delivery.FAILED):
+                backlog = await asyncio.to_thread(redelivery.has_backlog, *person)
+                if backlog and await mark(slice(None), Delivery.FAILED):
                     queued = True
                     return
                 for index, message in enumerate(result.messages):
@@ -262,19 +269,19 @@ class TelegramChannel:
                         await self.send(context.application, chat_id, message)
                     except DeliveryRefusedError as refused:
                         if refused.whole_chat:  # blocked: nothing more can reach them
-                            mark(slice(index, None), Delivery.REFUSED)
+                            await mark(slice(index, None), Delivery.REFUSED)
                             handled = answers
                             return
                         # Telegram refuses this message only: say so, go on with the rest.
-                        mark(slice(index, index + 1), Delivery.REFUSED)
+                        await mark(slice(index, index + 1), Delivery.REFUSED)
                         handled = index + 1
                         await self._tell_unexpected_error(
                             context, chat_id, result.set_locale or locale
                         )
                     except DeliveryUnconfirmedError:
-                        mark(slice(index, index + 1), Delivery.UNCONFIRMED)
+                        await mark(slice(index, index + 1), Delivery.UNCONFIRMED)
                     except TelegramError:  # past the retries: these wait for redelivery
-                        mark(slice(index, None), Delivery.FAILED)
+                        await mark(slice(index, None), Delivery.FAILED)
                         handled = answers
                         return
                     handled = index + 1
@@ -283,7 +290,7 @@ class TelegramChannel:
             # stay recorded as delivered.
             logger.exception("telegram answers interrupted")
             with contextlib.suppress(Exception):
-                mark(slice(handled, None), Delivery.FAILED)
+                await mark(slice(handled, None), Delivery.FAILED)
         finally:
             if queued:
                 redelivery.flush_soon(*person)
