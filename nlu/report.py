@@ -140,7 +140,7 @@ def evaluate(results: Path) -> Evaluation:
     )
 
 
-SWEEP = (0.45, 0.5, 0.55, 0.6, 0.7, 0.8)
+SWEEP = (0.35, 0.4, 0.42, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8)
 
 
 def threshold_sweep(ev: Evaluation) -> list[str]:

@@ -1,6 +1,7 @@
 """Rasa component: the danger lexicon as a safety net under the intent classifier.
 
-Runs after DIET and before the FallbackClassifier (see nlu/config.yml). When the words of
+Runs after the intent classifiers (DIET blended with the n-gram model) and before the
+FallbackClassifier (see nlu/config.yml). When the words of
 a message plainly say a danger (``nlu.components.danger``) and the classifier's top
 intent is not urgent, the matching urgent intent is put first with a confidence above the
 fallback threshold, so the urgent rule answers with the numbers and raises the handoff.

@@ -1,0 +1,237 @@
+"""Rasa component: a linear n-gram classifier blended with DIET and the ResponseSelector.
+
+Runs after the ResponseSelector and before the danger lexicon and the FallbackClassifier
+(nlu/config.yml). It trains a logistic regression on TF-IDF character n-grams (2 to 5,
+within words) and word uni- and bigrams, accents and case folded, over full labels
+("greet", "faq/cfa_what"), then replaces the message's intent, intent ranking and faq
+selection with the weighted mean of its probabilities and DIET's (``linear_weight``).
+Entities stay DIET's.
+
+The training text is the SMS normaliser's output (it runs first), as at parse time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+import unicodedata
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RESPONSE_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline, make_union
+
+from nlu.components import intent_blend
+from nlu.components.intent_blend import (
+    blend,
+    diet_distribution,
+    intent_of,
+    intent_ranking,
+    topic_ranking,
+)
+
+logger = logging.getLogger(__name__)
+
+INTENT_RANKING = "intent_ranking"
+RESPONSE_SELECTOR = "response_selector"
+MODEL_FILE = "ngram_intent.pkl"
+# Single-letter words count ("j", "t", "y"): SMS French is full of them.
+WORD_PATTERN = r"(?u)\b\w+\b"
+
+
+def fold(text: str) -> str:
+    """Lowercase without accents: "Mécanique" and "mecanique" are the same word here."""
+    decomposed = unicodedata.normalize("NFD", text.lower())
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+
+
+def build_classifier(c: float, random_state: int) -> Pipeline:
+    features = make_union(
+        TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, preprocessor=fold
+        ),
+        TfidfVectorizer(
+            analyzer="word",
+            ngram_range=(1, 2),
+            sublinear_tf=True,
+            preprocessor=fold,
+            token_pattern=WORD_PATTERN,
+        ),
+    )
+    classifier = LogisticRegression(
+        C=c, max_iter=3000, class_weight="balanced", random_state=random_state
+    )
+    return make_pipeline(features, classifier)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class NgramIntentClassifier(GraphComponent):
+    """Character and word n-grams, logistic regression, blended with DIET."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "linear_weight": 0.5,
+            "C": 20.0,
+            "retrieval_intent": "faq",
+            "ranking_length": 10,
+            "random_seed": 42,
+        }
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        classifier: Optional[Pipeline] = None,
+        responses: Optional[Dict[Text, Any]] = None,
+    ) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self._classifier = classifier
+        self._responses: Dict[Text, Any] = responses or {}
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        # Rasa's training cache keys a component by its config only: without this, editing
+        # the features or the blend would restore the classifier trained with the old code.
+        sha = hashlib.sha256()
+        for source in (__file__, intent_blend.__file__):
+            sha.update(Path(source).read_bytes())
+        return sha.hexdigest()
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "NgramIntentClassifier":
+        return cls(config, model_storage, resource)
+
+    # --- training ---------------------------------------------------------------------
+    def train(self, training_data: TrainingData) -> Resource:
+        texts: List[str] = []
+        labels: List[str] = []
+        for message in training_data.intent_examples:
+            text = message.get(TEXT)
+            label = message.get(INTENT_RESPONSE_KEY) or message.get(INTENT)
+            if text and label:
+                texts.append(text)
+                labels.append(str(label))
+        if len(set(labels)) < 2:
+            logger.warning("NgramIntentClassifier: fewer than two intents, not trained.")
+            return self._resource
+        classifier = build_classifier(float(self._config["C"]), int(self._config["random_seed"]))
+        classifier.fit(texts, labels)
+        self._classifier = classifier
+        self._responses = dict(training_data.responses or {})
+        with self._model_storage.write_to(self._resource) as directory:
+            saved = {"classifier": classifier, "responses": self._responses}
+            (directory / MODEL_FILE).write_bytes(pickle.dumps(saved))
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "NgramIntentClassifier":
+        try:
+            with model_storage.read_from(resource) as directory:
+                # Our own file, written by train() into the model archive.
+                saved = pickle.loads((directory / MODEL_FILE).read_bytes())  # noqa: S301
+        except (ValueError, FileNotFoundError):
+            logger.warning("NgramIntentClassifier: no trained model found, DIET alone.")
+            return cls(config, model_storage, resource)
+        return cls(config, model_storage, resource, saved["classifier"], saved["responses"])
+
+    # --- parsing ----------------------------------------------------------------------
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self._classifier is None:
+            return messages
+        for message in messages:
+            self._blend(message, self._classifier)
+        return messages
+
+    def _blend(self, message: Message, classifier: Pipeline) -> None:
+        text: Optional[str] = message.get(TEXT)
+        if not text:
+            return
+        retrieval_intent = str(self._config["retrieval_intent"])
+        length = int(self._config["ranking_length"])
+        probabilities = classifier.predict_proba([text])[0]
+        linear = {
+            str(label): float(p)
+            for label, p in zip(classifier.classes_, probabilities, strict=True)
+        }
+        selector = (message.get(RESPONSE_SELECTOR) or {}).get(retrieval_intent) or {}
+        diet = diet_distribution(
+            message.get(INTENT_RANKING) or [], selector.get("ranking") or [], retrieval_intent
+        )
+        blended = blend(linear, diet, float(self._config["linear_weight"]))
+        if not blended:
+            return
+        ranking = [
+            {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: score}
+            for name, score in intent_ranking(blended, length)
+        ]
+        message.set(INTENT, dict(ranking[0]), add_to_output=True)
+        message.set(INTENT_RANKING, ranking, add_to_output=True)
+        topics = topic_ranking(blended, retrieval_intent, length)
+        if topics:
+            self._select_topic(message, retrieval_intent, topics)
+
+    def _select_topic(self, message: Message, retrieval_intent: str, topics: List[Any]) -> None:
+        """The faq selection as the ResponseSelector shapes it, with the blended choice.
+
+        The topic's confidence is its blended probability (not renormalised over topics):
+        the same number the intent carries when the topic wins.
+        """
+        best, _ = topics[0]
+        utter_action = f"utter_{best}"
+        properties = dict(message.get(RESPONSE_SELECTOR) or {})
+        previous = properties.get(retrieval_intent) or {}
+        properties[retrieval_intent] = {
+            **previous,
+            "response": {
+                "responses": self._responses.get(utter_action)
+                or (previous.get("response") or {}).get("responses"),
+                PREDICTED_CONFIDENCE_KEY: next(
+                    (r[PREDICTED_CONFIDENCE_KEY] for r in self._ranking_of(message, best)),
+                    0.0,
+                ),
+                INTENT_RESPONSE_KEY: best,
+                "utter_action": utter_action,
+            },
+            "ranking": [
+                {PREDICTED_CONFIDENCE_KEY: score, INTENT_RESPONSE_KEY: label}
+                for label, score in topics
+            ],
+        }
+        message.set(RESPONSE_SELECTOR, properties, add_to_output=True)
+
+    @staticmethod
+    def _ranking_of(message: Message, label: str) -> List[Dict[str, Any]]:
+        intent = intent_of(label)
+        return [r for r in message.get(INTENT_RANKING) or [] if r.get(INTENT_NAME_KEY) == intent]
