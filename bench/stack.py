@@ -70,7 +70,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from bench.reminders import migrate
-from bot import crypto
+from bot import crypto, timing
 from bot.config import PROJECT_ROOT
 from bot.db import make_engine, make_session_factory, session_scope
 from bot.web.sessions import WebChatSession
@@ -163,6 +163,8 @@ class PathFigures:
     errors: int = 0
     conversations: int = 0
     seconds: float = 0.0
+    # The gateway's Server-Timing of each timed reply (bot/timing.py), with its latency.
+    stages: list[tuple[float, dict[str, float]]] = field(default_factory=list)
 
     @property
     def messages(self) -> int:
@@ -279,7 +281,10 @@ async def _timed(
     if figures is None:  # warm-up
         return
     if good:
-        figures.latencies.append(time.perf_counter() - started)
+        latency = time.perf_counter() - started
+        figures.latencies.append(latency)
+        if "server-timing" in response.headers:
+            figures.stages.append((latency, timing.parse(response.headers["server-timing"])))
     else:
         figures.errors += 1
 
@@ -754,6 +759,9 @@ def bench_stack(tmp: Path) -> Iterator[Stack]:
         "DATA_ENCRYPTION_KEYS": data_key,
         "ENVIRONMENT": "development",
         "LOG_LEVEL": "WARNING",
+        # Each web chat reply says where its time went (bot/timing.py): the slowest
+        # replies are explained in the report.
+        "SERVER_TIMING": "true",
         # Someone is on duty whatever the hour, so requests go straight to the queue.
         "WORKING_HOURS": '{"mon-sun": "00:00-23:59"}',
         # Every simulated person comes from 127.0.0.1 and sends faster than a person:
@@ -859,6 +867,60 @@ def _mb(kb: int) -> str:
     return f"{kb / 1024:,.0f} MB"
 
 
+STAGE_NAMES = {
+    "auth-wait": "waiting for a thread: session check",
+    "auth": "session check (database)",
+    "record-wait": "waiting for a thread: recording the message",
+    "record": "recording the message (database)",
+    "engine": "Rasa (NLU, dialogue, actions)",
+    "answer-wait": "waiting for a thread: recording the answer",
+    "answer": "recording the answer (database)",
+}
+
+
+def stages_table(levels: list[Level]) -> str | None:
+    """Where the gateway's replies spent their time: all of them against the slowest 5%
+    (mean seconds per stage; "outside the handler" is the round trip minus the handler's
+    total: HTTP, the event loop, the client)."""
+    rows = []
+    for level in levels:
+        timed = level.gateway.stages
+        if not timed:
+            continue
+        cut = percentile([latency for latency, _ in timed], 0.95)
+        slow = [(latency, stages) for latency, stages in timed if latency >= cut]
+        rows.append((level.concurrency, _mean_stages(timed), _mean_stages(slow), len(slow)))
+    if not rows:
+        return None
+    names = [*STAGE_NAMES, "other", "outside"]
+    lines = [
+        "| at once | replies | "
+        + " | ".join(STAGE_NAMES.get(n, n) for n in names[:-2])
+        + " | other stages | outside the handler | round trip |",
+        "|---:|---|" + "---:|" * (len(names) + 1),
+    ]
+    for concurrency, every, slow, count in rows:
+        for label, means in (("all", every), (f"slowest 5% ({count})", slow)):
+            lines.append(
+                f"| {concurrency} | {label} | "
+                + " | ".join(ms(means.get(n, 0.0)) for n in names)
+                + f" | {ms(means['round trip'])} |"
+            )
+    return "\n".join(lines)
+
+
+def _mean_stages(timed: list[tuple[float, dict[str, float]]]) -> dict[str, float]:
+    sums: Counter[str] = Counter()
+    for latency, stages in timed:
+        for name, seconds in stages.items():
+            key = name if name in STAGE_NAMES or name == "total" else "other"
+            sums[key] += seconds
+        sums["outside"] += latency - stages.get("total", 0.0)
+        sums["round trip"] += latency
+    # "other": stages the gateway adds later (a new name shows here until named above).
+    return {name: total / len(timed) for name, total in sums.items()}
+
+
 def latency_table(levels: list[Level]) -> str:
     lines = [
         "| at once | path | messages | errors | p50 | p95 | p99 | messages/s |",
@@ -957,6 +1019,17 @@ def report(
         "",
         latency_table(figures.levels),
         "",
+        *(
+            [
+                "Where the gateway's replies spent their time (mean per reply, from its"
+                " `Server-Timing` header): every reply against the slowest 5%.",
+                "",
+                table,
+                "",
+            ]
+            if (table := stages_table(figures.levels)) is not None
+            else []
+        ),
         "## Training and memory",
         "",
         resources_table(figures.training, figures.memory),

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     service_operator: str | None = None
 
     rasa_timeout_seconds: float = 30.0
+    # A ``Server-Timing`` header on the web chat's message replies (durations per stage,
+    # no content; bot/timing.py): off by default, on in the stack benchmark.
+    server_timing: bool = False
     log_level: str = "INFO"
 
     @field_validator("timezone")

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import timing
 from bot.appointments import reminders
 from bot.conversations import store
 from bot.conversations.models import Channel, Delivery, Message, User
@@ -227,7 +228,9 @@ class ConversationRouter:
         # Database work runs in a worker thread: a write waiting for SQLite's lock (or a slow
         # PostgreSQL) must not stall every other conversation, stream and poller of this
         # gateway, which share its event loop.
-        recorded = await asyncio.to_thread(self._record, channel, external_id, inbound, locale)
+        recorded = await timing.in_thread(
+            "record", self._record, channel, external_id, inbound, locale
+        )
         if isinstance(recorded, RouteResult):
             return recorded  # a repeat: answered again, nothing done twice
         ref, inbound, message_id = recorded.ref, recorded.inbound, recorded.message_id
@@ -418,12 +421,13 @@ class ConversationRouter:
     ) -> RouteResult:
         metadata = {"locale": ref.locale, "channel": ref.channel.value}
         try:
-            if trigger is not None:
-                replies, custom = await self._engine.trigger_intent(ref.user_id, trigger)
-            else:
-                replies, custom = await self._engine.send(
-                    ref.user_id, inbound.engine_text, metadata
-                )
+            with timing.stage("engine"):
+                if trigger is not None:
+                    replies, custom = await self._engine.trigger_intent(ref.user_id, trigger)
+                else:
+                    replies, custom = await self._engine.send(
+                        ref.user_id, inbound.engine_text, metadata
+                    )
             if not replies and self.actions_ok is not None and not await self.actions_ok():
                 logger.warning("empty reply while the action server is down")
                 raise EngineUnavailableError
@@ -450,8 +454,16 @@ class ConversationRouter:
             replies = [
                 OutboundMessage(text=gettext(ref.locale, "engine-no-answer"), sender="system")
             ]
-        result, desk_reply, after = await asyncio.to_thread(
-            self._record_answer, ref, message_id, replies, custom, trigger, notice, read_state
+        result, desk_reply, after = await timing.in_thread(
+            "answer",
+            self._record_answer,
+            ref,
+            message_id,
+            replies,
+            custom,
+            trigger,
+            notice,
+            read_state,
         )
         if desk_reply is not None:
             await self.desk.publish(desk_reply)

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import timing
 from bot.config import Settings
 from bot.conversations import store
 from bot.conversations.models import Delivery, Message
@@ -256,3 +257,29 @@ def test_a_turn_with_no_answer_is_never_silent(client: TestClient, engine: FakeE
     (notice,) = response.json()["messages"]
     assert notice["from"] == "system"
     assert "redire" in notice["text"]
+
+
+def test_reply_says_where_its_time_went_only_when_asked(
+    database_url: str, engine: FakeEngine, client: TestClient
+) -> None:
+    session_id, auth = new_session(client)
+    quiet = client.post(
+        f"/api/chat/sessions/{session_id}/messages", headers=auth, json={"text": "a"}
+    )
+    assert "server-timing" not in quiet.headers
+
+    settings = Settings(
+        database_url=database_url, admin_api_token=ADMIN, environment="test", server_timing=True
+    )
+    with TestClient(create_app(settings, gateway_with(settings, engine))) as timed:
+        session_id, auth = new_session(timed)
+        reply = timed.post(
+            f"/api/chat/sessions/{session_id}/messages", headers=auth, json={"text": "salut"}
+        )
+    assert reply.json()["messages"][0]["text"] == "echo: salut"
+    stages = timing.parse(reply.headers["server-timing"])
+    assert {"auth", "auth-wait", "record", "record-wait", "engine", "answer", "total"} <= set(
+        stages
+    )
+    assert stages["total"] >= stages["engine"]
+    assert "salut" not in reply.headers["server-timing"]
