@@ -389,15 +389,20 @@ class ConversationRouter:
     async def _serve_right(
         self, ref: UserRef, message_id: int, intent: str, handoff: HandoffState
     ) -> RouteResult:
+        served = await timing.in_thread("answer", self._record_right, ref, message_id, intent)
+        logger.info("rights request answered while a person is involved: %s", intent)
+        if served.after is not None:
+            await served.after()
+        return RouteResult(messages=served.messages, handoff=handoff, forget=served.forget)
+
+    def _record_right(self, ref: UserRef, message_id: int, intent: str) -> ButtonAnswer:
+        """A rights request served by the gateway and recorded (in a worker thread)."""
         with session_scope(self._sessions) as session:
             served = self._serve(session, ref, {"intent": intent})
             store.record_outbound(
                 session, ref.conversation_id, served.messages, reply_to_id=message_id
             )
-        logger.info("rights request answered while a person is involved: %s", intent)
-        if served.after is not None:
-            await served.after()
-        return RouteResult(messages=served.messages, handoff=handoff, forget=served.forget)
+        return served
 
     @staticmethod
     def _danger_while_waiting(
@@ -439,10 +444,9 @@ class ConversationRouter:
                 text=with_emergency_numbers(ref.locale, "engine-unavailable"), sender="system"
             )
             answer = [unavailable] if notice is None else [notice, unavailable]
-            with session_scope(self._sessions) as session:
-                if trigger is None:  # a held message stays held for the référent
-                    store.set_delivery(session, message_id, Delivery.ENGINE_UNAVAILABLE)
-                store.record_outbound(session, ref.conversation_id, answer, reply_to_id=message_id)
+            await timing.in_thread(
+                "answer", self._record_unavailable, ref, message_id, trigger, answer
+            )
             return RouteResult(messages=answer)
 
         asks_gateway = isinstance(custom.get("gateway"), dict)
@@ -470,6 +474,19 @@ class ConversationRouter:
         if after is not None:
             await after()
         return result
+
+    def _record_unavailable(
+        self,
+        ref: UserRef,
+        message_id: int,
+        trigger: str | None,
+        answer: list[OutboundMessage],
+    ) -> None:
+        """The engine did not answer: the message is marked and the apology recorded."""
+        with session_scope(self._sessions) as session:
+            if trigger is None:  # a held message stays held for the référent
+                store.set_delivery(session, message_id, Delivery.ENGINE_UNAVAILABLE)
+            store.record_outbound(session, ref.conversation_id, answer, reply_to_id=message_id)
 
     def _record_answer(
         self,
@@ -536,6 +553,31 @@ class ConversationRouter:
             OutboundMessage(text=gettext(ref.locale, "engine-unavailable-urgent"), sender="system"),
         ]
         instruction = {"priority": "urgent", "reason": danger, "place": None, "age": None}
+        messages, desk_reply, handoff = await timing.in_thread(
+            "answer",
+            self._queue_urgent_without_engine,
+            ref,
+            message_id,
+            trigger,
+            instruction,
+            messages,
+            notice,
+        )
+        if desk_reply is not None:
+            await self.desk.publish(desk_reply)
+        return RouteResult(messages=messages, handoff=handoff)
+
+    def _queue_urgent_without_engine(
+        self,
+        ref: UserRef,
+        message_id: int,
+        trigger: str | None,
+        instruction: dict[str, Any],
+        messages: list[OutboundMessage],
+        notice: OutboundMessage | None,
+    ) -> tuple[list[OutboundMessage], DeskReply | None, HandoffState | None]:
+        """The urgent request raised and the numbers recorded, one transaction (in a
+        worker thread); the messages as given, the desk's reply and the handoff state."""
         desk_reply: DeskReply | None = None
         with session_scope(self._sessions) as session:
             if trigger is None:
@@ -552,9 +594,7 @@ class ConversationRouter:
                 messages = with_notice(messages, notice, {"handoff": instruction})
             store.record_outbound(session, ref.conversation_id, messages, reply_to_id=message_id)
             handoff = self.desk.state(session, ref.conversation_id)
-        if desk_reply is not None:
-            await self.desk.publish(desk_reply)
-        return RouteResult(messages=messages, handoff=handoff)
+        return messages, desk_reply, handoff
 
     def _serve(self, session: Session, ref: UserRef, request: dict[str, Any]) -> ButtonAnswer:
         intent = str(request.get("intent") or "")

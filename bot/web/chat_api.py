@@ -153,9 +153,14 @@ async def stream_events(
     """Server-Sent Events of messages that arrive later (référent, reminders, queue)."""
     gateway = gateway_of(request)
     token = bearer(authorization) or request.cookies.get(TOKEN_COOKIE)
-    user_id, _locale = authenticate(gateway, session_id, token)
-    queue = gateway.bus.subscribe(user_id)
-    missed = _missed_messages(gateway, user_id, last_event_id)
+    # Database work in worker threads, off the event loop every conversation shares.
+    user_id, _locale = await asyncio.to_thread(authenticate, gateway, session_id, token)
+    queue = gateway.bus.subscribe(user_id)  # before reading what was missed: no gap
+    try:
+        missed = await asyncio.to_thread(_missed_messages, gateway, user_id, last_event_id)
+    except BaseException:
+        gateway.bus.unsubscribe(user_id, queue)
+        raise
 
     async def events() -> AsyncIterator[str]:
         try:
