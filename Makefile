@@ -141,8 +141,8 @@ nlu-heldout: model
 	@hash=$$(cat build/rasa/HASH); \
 	for run in heldout:build/heldout blind:nlu/blind fresh:nlu/fresh fresh2:nlu/fresh2; do \
 	  name=nlu-$${run%%:*}; data=$${run#*:}; rm -rf reports/$$name; \
-	  $(RASA) test nlu --model models/relais-$$hash.tar.gz --nlu $$data \
-	    --out reports/$$name --successes > build/$$name.log 2>&1 \
+	  .venv-rasa/bin/python -m nlu.crossval --model models/relais-$$hash.tar.gz --nlu $$data \
+	    --domain build/rasa/domain.yml --out reports/$$name > build/$$name.log 2>&1 \
 	    || { tail -30 build/$$name.log; exit 1; }; \
 	done
 	$(PY) -m nlu.report reports/nlu-heldout reports/nlu-blind reports/nlu-fresh reports/nlu-fresh2 --out reports/nlu-heldout.md

@@ -12,6 +12,10 @@ same report files (intent_report.json, intent_errors.json, intent_successes.json
 response_selection_*.json) that `nlu.report` reads. The folds are stratified over full
 labels (intents and `faq/` topics) with a fixed seed, so two runs on the same data compare.
 Each finished fold is saved under OUT/folds/, and a run that was stopped resumes there.
+
+With ``--model MODEL`` instead of ``--config``, it tests that trained model on ``--nlu`` and
+writes the same files (`make nlu-heldout`: what `rasa test nlu --model` does, without its
+slow copies of spaCy documents; see ``_WithoutSpacyDocs``).
 """
 
 from __future__ import annotations
@@ -95,7 +99,10 @@ def _run_fold(config: str, train: Any, test: Any, work: Path) -> tuple[Any, Any,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--config", required=True)
+    parser.add_argument("--config", help="the pipeline to cross-validate")
+    parser.add_argument(
+        "--model", help="instead: test this trained model on --nlu (as `rasa test nlu --model`)"
+    )
     parser.add_argument("--nlu", required=True)
     parser.add_argument("--domain", required=True)
     parser.add_argument("--folds", type=int, default=3)
@@ -108,6 +115,8 @@ def main() -> None:
         "reused only for the same data, config and components",
     )
     args = parser.parse_args()
+    if (args.config is None) == (args.model is None):
+        parser.error("give --config (cross-validation) or --model (a test of that model)")
 
     import rasa.utils.common
     from rasa.nlu.test import (
@@ -124,10 +133,30 @@ def main() -> None:
     importer = TrainingDataImporter.load_from_dict(
         training_data_paths=[args.nlu], domain_path=args.domain
     )
-    data = drop_intents_below_freq(importer.get_nlu_data(), cutoff=args.folds)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.model is not None:
+        started = time.monotonic()
+        intents, responses, entities = asyncio.run(
+            evaluate_model(args.model, importer.get_nlu_data())
+        )
+        logger.info("tested %d messages in %.0f s", len(intents), time.monotonic() - started)
+    else:
+        data = drop_intents_below_freq(importer.get_nlu_data(), cutoff=args.folds)
+        intents, responses, entities = _cross_validate(args, data)
+
+    out = str(args.out)
+    evaluate_intents(intents, out, True, True, True, report_as_dict=True)
+    if responses:
+        evaluate_response_selections(responses, out, True, True, True, report_as_dict=True)
+    if entities:
+        extractors = _get_active_entity_extractors(entities)
+        evaluate_entities(entities, extractors, out, True, True, True, report_as_dict=True)
+    logger.info("reports written to %s", out)
+
+
+def _cross_validate(args: argparse.Namespace, data: Any) -> tuple[list[Any], list[Any], list[Any]]:
     saved = args.out / "folds"
     saved.mkdir(parents=True, exist_ok=True)
-
     intents: list[Any] = []
     responses: list[Any] = []
     entities: list[Any] = []
@@ -161,15 +190,7 @@ def main() -> None:
         intents += results[0]
         responses += results[1]
         entities += results[2]
-
-    out = str(args.out)
-    evaluate_intents(intents, out, True, True, True, report_as_dict=True)
-    if responses:
-        evaluate_response_selections(responses, out, True, True, True, report_as_dict=True)
-    if entities:
-        extractors = _get_active_entity_extractors(entities)
-        evaluate_entities(entities, extractors, out, True, True, True, report_as_dict=True)
-    logger.info("reports written to %s", out)
+    return intents, responses, entities
 
 
 def hash_texts(data: Any) -> str:

@@ -73,27 +73,32 @@ def _write_inputs(folder: Path) -> None:
     (folder / "config.yml").write_text(yaml.safe_dump(CONFIG))
 
 
-def _crossval(folder: Path) -> str:
+def _crossval(folder: Path, *mode: str) -> str:
+    mode = mode or ("--folds", "2", "--config", str(folder / "config.yml"), "--key", "test")
+    out = folder / ("out" if "--folds" in mode else "tested")
+    return _in_engine(
+        "-m",
+        "nlu.crossval",
+        *mode,
+        "--nlu",
+        str(folder / "data"),
+        "--domain",
+        str(folder / "domain.yml"),
+        "--out",
+        str(out),
+    )
+
+
+def _in_engine(*args: str) -> str:
     result = subprocess.run(
-        [
-            str(ENGINE_PYTHON),
-            "-m",
-            "nlu.crossval",
-            "--folds",
-            "2",
-            "--config",
-            str(folder / "config.yml"),
-            "--nlu",
-            str(folder / "data"),
-            "--domain",
-            str(folder / "domain.yml"),
-            "--out",
-            str(folder / "out"),
-            "--key",
-            "test",
-        ],
+        [str(ENGINE_PYTHON), *args],
         cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+        env={
+            "PYTHONPATH": str(ROOT),
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PATH": "/usr/bin:/bin",
+            "RASA_TELEMETRY_ENABLED": "false",
+        },
         capture_output=True,
         text=True,
         timeout=600,
@@ -129,3 +134,30 @@ def test_every_example_is_tested_once_and_a_finished_fold_is_reused(tmp_path: Pa
     assert "fold 1 of 2: reused" in again
     assert "fold 2 of 2: reused" in again
     assert len(report.evaluate(tmp_path / "out").predictions) == len(evaluation.predictions)
+
+
+@pytest.mark.skipif(not ENGINE_PYTHON.exists(), reason="the engine runtime is not set up")
+def test_a_trained_model_is_tested_on_a_data_set(tmp_path: Path) -> None:
+    # `make nlu-heldout`: the same report files as `rasa test nlu --model`.
+    _write_inputs(tmp_path)
+    _in_engine(
+        "-m",
+        "rasa",
+        "train",
+        "nlu",
+        "--config",
+        str(tmp_path / "config.yml"),
+        "--nlu",
+        str(tmp_path / "data"),
+        "--domain",
+        str(tmp_path / "domain.yml"),
+        "--out",
+        str(tmp_path / "models"),
+    )
+    (model,) = (tmp_path / "models").glob("*.tar.gz")
+    log = _crossval(tmp_path, "--model", str(model))
+    total = sum(len(t) for t in EXAMPLES.values())
+    assert f"tested {total} messages" in log
+    evaluation = report.evaluate(tmp_path / "tested")
+    assert len(evaluation.predictions) == total
+    assert "faq/cfa_what" in evaluation.support
