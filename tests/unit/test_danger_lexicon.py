@@ -135,6 +135,32 @@ def test_no_non_urgent_example_sets_it_off(tmp_path: Path) -> None:
     assert fired == []
 
 
+def test_on_urgent_examples_it_never_names_another_danger(tmp_path: Path) -> None:
+    # The component lets a plainly stated danger override the classifier's choice of
+    # another urgent intent: that holds only while the lexicon never picks the wrong one.
+    out = tmp_path / "rasa"
+    build(out)
+    files = [
+        *sorted((out / "data" / "nlu").glob("*.yml")),
+        *sorted((out.parent / "heldout").glob("*.yml")),
+        *sorted((ROOT / "nlu" / "blind").glob("*.yml")),
+        *sorted((ROOT / "nlu" / "fresh").glob("*.yml")),
+        *sorted((ROOT / "nlu" / "fresh2").glob("*.yml")),
+    ]
+    named = 0
+    other = []
+    for path in files:
+        for intent, text in _examples(path):
+            if not intent.startswith("urgent_"):
+                continue
+            danger = danger_in(normalise(text)[0])
+            named += danger is not None
+            if danger is not None and danger != intent:
+                other.append(f"{intent} -> {danger}: {text}")
+    assert named > 600
+    assert other == []
+
+
 @pytest.mark.parametrize(
     "message",
     [

@@ -45,8 +45,13 @@ print(json.dumps(out))
 CASES = [
     # A plain statement overrides even a confident classifier.
     ("bonjour je cherche un cap, de toute façon je veux mourir", "faq", 0.99, "greet"),
-    # The classifier's own urgent choice stands.
+    # The classifier's own urgent choice stands when the words say the same danger...
     ("mon beau-père me frappe", "urgent_violence", 0.95, "faq"),
+    # ...or only hint at another one ("mis dehors" is a weak sign)...
+    ("mon père m'a mis dehors", "urgent_violence", 0.95, "faq"),
+    # ...but a danger plainly said gets its own numbers, however sure the classifier was.
+    ("I want to go to sleep and never wake up", "urgent_no_shelter", 0.93, "faq"),
+    ("my dad threw me out last night", "urgent_violence", 0.9, "faq"),
     # A weaker sign counts only when the classifier is unsure...
     ("j'ai faim", "thank", 0.5, "greet"),
     # ...not when it is sure of something else.
@@ -64,12 +69,15 @@ CASES = [
 def test_the_component_reads_dangers_and_the_fallback_does_not_undo_it() -> None:
     got = json.loads(last_line_in_engine(SCRIPT, json.dumps(CASES)))
     assert got[0] == ["urgent_suicidal_thoughts", 0.9, 1.0]
-    assert got[1][0] == "urgent_violence"
-    assert got[2] == ["urgent_no_food_money", 0.9, 1.0]
-    assert got[3][0] == "out_of_scope"
-    assert got[4] == ["urgent_suicidal_thoughts", 0.9, 1.0]
-    assert got[5][0] == "nlu_fallback"
-    assert got[6][0] == "faq"
+    assert got[1] == ["urgent_violence", 0.95, 1.0]
+    assert got[2] == ["urgent_violence", 0.95, 1.0]
+    assert got[3] == ["urgent_suicidal_thoughts", 0.9, 1.0]
+    assert got[4] == ["urgent_no_shelter", 0.9, 1.0]
+    assert got[5] == ["urgent_no_food_money", 0.9, 1.0]
+    assert got[6][0] == "out_of_scope"
+    assert got[7] == ["urgent_suicidal_thoughts", 0.9, 1.0]
+    assert got[8][0] == "nlu_fallback"
+    assert got[9][0] == "faq"
 
 
 FINGERPRINT_SCRIPT = r"""
