@@ -4,14 +4,13 @@ the engine's own runtime: every example is tested once, in Rasa's report format 
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from nlu import report
-from tests.utils.engine_runtime import ENGINE_PYTHON, ROOT
+from tests.utils.engine_runtime import ENGINE_PYTHON, run_in_engine
 
 EXAMPLES = {
     "greet": ["bonjour", "salut", "coucou", "bonsoir", "hello", "slt"],
@@ -90,20 +89,7 @@ def _crossval(folder: Path, *mode: str) -> str:
 
 
 def _in_engine(*args: str) -> str:
-    result = subprocess.run(
-        [str(ENGINE_PYTHON), *args],
-        cwd=ROOT,
-        env={
-            "PYTHONPATH": str(ROOT),
-            "TF_CPP_MIN_LOG_LEVEL": "3",
-            "PATH": "/usr/bin:/bin",
-            "RASA_TELEMETRY_ENABLED": "false",
-        },
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    result = run_in_engine(*args, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stderr
 

@@ -113,50 +113,46 @@ def _examples(path: Path) -> list[tuple[str, str]]:
     return found
 
 
-def test_no_non_urgent_example_sets_it_off(tmp_path: Path) -> None:
-    out = tmp_path / "rasa"
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generated Rasa data (training examples, held-out file), built once here."""
+    out = tmp_path_factory.mktemp("build") / "rasa"
     build(out)
+    return out
+
+
+def _read(built: Path, *sets: str) -> list[tuple[str, str, str | None]]:
+    """(intent, text, what the lexicon reads) for the training and held-out examples and
+    those of ``sets`` (folders under nlu/), as the pipeline sees them (SMS normalised)."""
     files = [
-        *sorted((out / "data" / "nlu").glob("*.yml")),
-        *sorted((out.parent / "heldout").glob("*.yml")),
-        *sorted((ROOT / "nlu" / "blind").glob("*.yml")),
+        *sorted((built / "data" / "nlu").glob("*.yml")),
+        *sorted((built.parent / "heldout").glob("*.yml")),
+        *(path for name in sets for path in sorted((ROOT / "nlu" / name).glob("*.yml"))),
     ]
-    checked = 0
-    fired = []
-    for path in files:
-        for intent, text in _examples(path):
-            if intent.startswith("urgent_"):
-                continue
-            checked += 1
-            danger = danger_in(normalise(text)[0])
-            if danger:
-                fired.append(f"{intent} -> {danger}: {text}")
-    assert checked > 3000
+    return [
+        (intent, text, danger_in(normalise(text)[0]))
+        for path in files
+        for intent, text in _examples(path)
+    ]
+
+
+def test_no_non_urgent_example_sets_it_off(built: Path) -> None:
+    read = [r for r in _read(built, "blind") if not r[0].startswith("urgent_")]
+    fired = [f"{intent} -> {danger}: {text}" for intent, text, danger in read if danger]
+    assert len(read) > 3000
     assert fired == []
 
 
-def test_on_urgent_examples_it_never_names_another_danger(tmp_path: Path) -> None:
+def test_on_urgent_examples_it_never_names_another_danger(built: Path) -> None:
     # The component lets a plainly stated danger override the classifier's choice of
     # another urgent intent: that holds only while the lexicon never picks the wrong one.
-    out = tmp_path / "rasa"
-    build(out)
-    files = [
-        *sorted((out / "data" / "nlu").glob("*.yml")),
-        *sorted((out.parent / "heldout").glob("*.yml")),
-        *sorted((ROOT / "nlu" / "blind").glob("*.yml")),
-        *sorted((ROOT / "nlu" / "fresh").glob("*.yml")),
-        *sorted((ROOT / "nlu" / "fresh2").glob("*.yml")),
+    read = [r for r in _read(built, "blind", "fresh", "fresh2") if r[0].startswith("urgent_")]
+    named = sum(danger is not None for _intent, _text, danger in read)
+    other = [
+        f"{intent} -> {danger}: {text}"
+        for intent, text, danger in read
+        if danger is not None and danger != intent
     ]
-    named = 0
-    other = []
-    for path in files:
-        for intent, text in _examples(path):
-            if not intent.startswith("urgent_"):
-                continue
-            danger = danger_in(normalise(text)[0])
-            named += danger is not None
-            if danger is not None and danger != intent:
-                other.append(f"{intent} -> {danger}: {text}")
     assert named > 600
     assert other == []
 
