@@ -8,13 +8,14 @@ fallback threshold, so the urgent rule answers with the numbers and raises the h
 Weaker signs ("j'ai faim", "de force", "sans-abri") count only when the classifier is
 unsure (top confidence below ``unsure_below``) or already ranks an urgent intent in its
 first three.
-When the classifier already chose an urgent intent, a plain statement of another danger
-wins: the numbers must be that danger's. On every urgent example we have (training,
-held-out, blind, fresh: over 1,000) the lexicon never named a danger other than the
-example's own, while the classifier did (the cross-validation of 2026-12-06 read "I want to
-go to sleep and never wake up" as a night outside, "mon père m'a chassé de la maison" as
-violence, "je me brûle avec des cigarettes exprès" as violence, all at 0.9 or more).
-Weaker signs never change a sure urgent reading. When the classifier chose an urgent
+When the classifier already chose an urgent intent and the words name another danger
+(plainly, or by a weaker sign when nothing is plainly said), the named one wins: the
+numbers must be that danger's. On every urgent example we have (training, held-out, blind,
+fresh: about 900) the plain statements named a danger other than the example's own twice in
+656 (both mended since) and the weaker signs alone never did (101), while the classifier
+chose the wrong danger at 0.9 or more (the cross-validation of 2026-12-06 read "I want to go
+to sleep and never wake up" as a night outside, "mon père m'a chassé de la maison" as
+violence, "I'm starving and broke" as a night outside). When the classifier chose an urgent
 intent with less than the lexicon's confidence and the words say that danger (or only
 hint at one), that confidence is raised, so that a hesitant reading of "j'ai pris toute
 la boîte de cachets" is not turned into "not understood" by the fallback.
@@ -77,15 +78,17 @@ class DangerLexicon(GraphComponent):
         ranking = message.get(INTENT_RANKING) or []
         danger: Optional[str]
         if top.startswith(URGENT_PREFIX):
-            stated = danger_in(text, strong_only=True)
-            if stated is not None and stated != top:
-                danger = stated  # the words plainly name another danger: its numbers
+            # The urgent answer is given either way; what the words name decides whose
+            # numbers come first (a plain statement before a weaker sign, see danger_in).
+            named = danger_in(text)
+            if named is not None and named != top:
+                danger = named  # the words name another danger: its numbers
             elif top_confidence >= self._confidence:
-                return  # sure, and no other danger said
+                return  # sure, and no other danger named
             else:
                 # A hesitant urgent reading (below the fallback threshold the person would
-                # only be asked): when the words say or hint at a danger, it is made sure.
-                danger = top if danger_in(text) is not None else None
+                # only be asked): when the words say or hint at this danger, it is made sure.
+                danger = top if named is not None else None
         else:
             unsure = top_confidence < self._unsure_below or any(
                 str(r.get(INTENT_NAME_KEY) or "").startswith(URGENT_PREFIX) for r in ranking[:3]

@@ -47,9 +47,10 @@ CASES = [
     ("bonjour je cherche un cap, de toute façon je veux mourir", "faq", 0.99, "greet"),
     # The classifier's own urgent choice stands when the words say the same danger...
     ("mon beau-père me frappe", "urgent_violence", 0.95, "faq"),
-    # ...or only hint at another one ("mis dehors" is a weak sign)...
-    ("mon père m'a mis dehors", "urgent_violence", 0.95, "faq"),
-    # ...but a danger plainly said gets its own numbers, however sure the classifier was.
+    # ...but a danger named by the words gets its own numbers, however sure the classifier
+    # was: a weaker sign when nothing is plainly said ("starving" with "broke")...
+    ("I'm starving and broke", "urgent_no_shelter", 0.9, "faq"),
+    # ...or a plain statement.
     ("I want to go to sleep and never wake up", "urgent_no_shelter", 0.93, "faq"),
     ("my dad threw me out last night", "urgent_violence", 0.9, "faq"),
     # A weaker sign counts only when the classifier is unsure...
@@ -70,7 +71,7 @@ def test_the_component_reads_dangers_and_the_fallback_does_not_undo_it() -> None
     got = json.loads(last_line_in_engine(SCRIPT, json.dumps(CASES)))
     assert got[0] == ["urgent_suicidal_thoughts", 0.9, 1.0]
     assert got[1] == ["urgent_violence", 0.95, 1.0]
-    assert got[2] == ["urgent_violence", 0.95, 1.0]
+    assert got[2] == ["urgent_no_food_money", 0.9, 1.0]
     assert got[3] == ["urgent_suicidal_thoughts", 0.9, 1.0]
     assert got[4] == ["urgent_no_shelter", 0.9, 1.0]
     assert got[5] == ["urgent_no_food_money", 0.9, 1.0]
