@@ -84,6 +84,7 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\bcoupures sur (les|ses|mes) (bras|poignets|cuisses)\b",
         r"\bme (brule|griffe|tape la tete)\b.*\b(expres|au sang|jusqu'au sang|saigner)\b",
         r"\bscarif",
+        r"\bme (frappe|cogne|tape|griffe) (moi-meme|moi meme|expres|quand je craque)\b",
         r"\bcacher (les|mes|ses) (marques|cicatrices|coupures) sur (mes|les|ses) (bras|poignets|cuisses)\b",
         r"\b(me|se) (faire|fais|fait) du mal\b(?! (au|a la|aux|a l') )",
         r"\b(lettre|message) d'adieu\b",
