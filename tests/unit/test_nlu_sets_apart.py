@@ -55,6 +55,7 @@ def test_no_evaluation_message_is_a_training_example(tmp_path: Path) -> None:
         *sorted((ROOT / "nlu" / "fresh").glob("*.yml")),
         *sorted((ROOT / "nlu" / "fresh2").glob("*.yml")),
         *sorted((ROOT / "nlu" / "blind").glob("*.yml")),
+        *sorted((ROOT / "nlu" / "blind2").glob("*.yml")),
     ]
     evaluated = 0
     seen = []
