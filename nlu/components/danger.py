@@ -46,7 +46,9 @@ _MONEY = r"(sou|sous|centime|centimes|euro|euros|argent|thune|thunes|tune|rond|r
 _PATTERNS: Dict[str, List[str]] = {
     SUICIDAL: [
         r"\bsuicid",
-        r"(?<!menace de )(?<!menacee de )(?<!menace )(?<!va )(?<!vont )\b(me|se) (tuer|pendre)\b(?! (a la|au|aux) )",
+        r"(?<!menace de )(?<!menacee de )(?<!menace )(?<!va )(?<!vont )(?<!allait )(?<!allaient )(?<!comme si j'allais )"
+        r"\b(me|se) (tuer|pendre)\b(?! (a la|au|aux) )",
+        r"\b(plus|pas) (de|en) ce monde\b|\bquitter ce monde\b",
         r"\b(me|se) (jeter|jette|jettes) (sous (un|le|les|la) (train|metro|rer|bus|camion|voiture|tram)|du haut|par la fenetre)\b",
         r"\bme (foutre|fous) en l'air\b",
         r"\benvie? de (mourir|crever|disparaitre)\b(?! (de|d'|des|du) )",
@@ -141,7 +143,7 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\b(que|pour que) tout s'arrete\b(?! (de|d'|avec|pour (le|la|les|mon|ma)) )",
     ],
     NO_SHELTER: [
-        r"\b(dors|dor|jdors|jdor|dormir|dormi|dort|dormons|dorment|passe (mes|la|les) nuits?|"
+        r"(?<!chat )(?<!chien )(?<!chaton )\b(dors|dor|jdors|jdor|dormir|dormi|dort|dormons|dorment|passe (mes|la|les) nuits?|"
         r"passer (mes|la|les) nuits?) (dehors?|sous un pont|a la (rue|gare)|aux urgences|sur un banc|"
         r"dans (la|ma|une|sa|ca|le|un|les|des|mon|son) (rue|voiture|bagnole|gare|metro|parc|bois|cave|"
         r"parking|abri|abri bus|hall|halls|squat|tente|cage d'escalier|escalier|toilettes|urgences))",
@@ -176,7 +178,7 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\b(pere|mere|daron|daronne|darons|parents|beau-pere|belle-mere|oncle|tante|famille|grand-mere|grand-pere) "
         r"(m'a|m'ont) (mise?|jetee?|viree?|foutue?) (a la porte|dehors)\b(?! (de|du|d'))",
         r"\b(homeless|nowhere to (sleep|go|stay)|no place to (sleep|stay)|"
-        r"sleeping (outside|rough|on the street|in my car|in a park)|on the streets|no home|"
+        r"(sleep|sleeping|slept) (outside|rough|on the street|in (my|a|the) (car|park|station|stairwell|tent))|on the streets|no home|"
         r"threw me out|thrown out|living (out of|in) my car|live in my car)\b",
         r"\bkicked (me )?out\b(?! of (school|class|college|uni|the))",
     ],
@@ -196,7 +198,13 @@ _PATTERNS: Dict[str, List[str]] = {
         r"agressee?|harcelee?|cognee?|tapee?(?! (mon|ma|mes|un|une|le|la|les|des|son|sa|ses)\b))\b(?! (a|au|aux) )",
         r"\b(me|jme|se|te) (fais|fait|suis fait|suis faite|faire) (taper|frapper|tabasser|agresser|violer|"
         r"harceler|cogner|battre|racketter|menacer|insulter)\b",
-        r"\b(pour|va|vont|veut|veulent) (encore )?me (taper|frapper|tabasser|defoncer|casser)\b",
+        # Not "défoncer" / "casser": "ma mère va me défoncer si je rate le bus" is a way of speaking.
+        r"\b(pour|va|vont|veut|veulent) (encore )?me (taper|frapper|tabasser)\b",
+        r"\b"
+        + _PERSON
+        + r" m'a (mis|mise|donne|colle|file|met) (une|des) (claque|claques|gifle|gifles|baffe|baffes)\b",
+        r"\b(being|been|gets|getting|got) (beaten|abused|raped|molested|assaulted)( up)?\b"
+        r"(?! (at|in|on|by (a|the) (car|bus|team|other team)))",
         r"\b(suis|est) (battue?|harcelee?|frappee?|violee?|agressee?)\b",
         r"\bvictime de (harcelement|violences?|viol|coups)\b",
         r"\bc'est du harcelement\b",
@@ -262,7 +270,7 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\bmange (plus|pas) depuis\b",
         r"\b(ventre vide|rien dans le ventre|colis alimentaire)\b",
         r"\b(fouille|fouiller|fais|faire) les poubelles\b",
-        r"\b(rien|pas) mange (ce soir|ce midi|hier)\b",
+        r"\b(rien|pas) mange (ce soir|hier)\b",
         r"\b(meme pas|pas|plus rien) (pour|de quoi acheter) du pain\b",
         r"\bbesoin urgent de nourriture\b",
         r"\bplus rien (pour|a) (nourrir|manger)\b",
@@ -333,15 +341,21 @@ WEAK: Dict[str, List[Pattern[str]]] = {
 # Hunger and no money at all, each said anywhere in the message: together they are urgent,
 # alone they are a question about aid ("y a des aides, j'ai plus d'argent pour le permis").
 HUNGER = re.compile(
-    r"\b(faim|dalle|manger|mange|bouffe|bouffer|nourriture|nourrir|repas|frigo|placards|"
+    r"\b(faim|affamee?|dalle|manger|mange|bouffe|bouffer|nourriture|nourrir|repas|frigo|placards|formula|"
     r"courses|pates|riz|alimentaire|lait pour mon bebe|hungry|starving|eaten|food|meal|meals|fridge)\b"
 )
 NO_MONEY = re.compile(
     r"\b((pas|plus|pu|plu|sans|ni|0|zero) ?(un |une |1 |d'|de |d' )?" + _MONEY + r"|0 ?(€|e\b)|"
-    r"(compte|solde) (est )?a (zero|0|decouvert|-)|(rien|0) sur (le|mon) compte|ni sur le compte|"
+    r"(compte|solde) (est )?a (zero|0|decouvert|-)|plus rien (dans|sur) (le|mon) (porte-monnaie|portefeuille|compte)|(rien|0) sur (le|mon) compte|ni sur le compte|"
     r"a sec|fauchee?|carte (passe|marche) plus|reste ([0-5]|un|deux|trois) (euros?|€)|"
     r"broke|no money|zero money|out of money|can't pay|cannot pay|declined|"
     r"account is (at )?(empty|0|zero)|(0|zero|nothing) on my (account|card)|single euro)(?!\w)"
+)
+
+# A pet sleeping outside is not a person without shelter, unless a person is said too.
+_ABOUT_AN_ANIMAL = re.compile(r"\b(chat|chatte|chaton|chien|chienne|chiot|cat|kitten|dog|puppy)\b")
+_A_PERSON = re.compile(
+    r"\b(je|j'|moi|me|m'|on|nous|mon (fils|frere|pote)|ma (fille|soeur|pote)|i|i'm|we|my (son|daughter|friend))\b"
 )
 
 _APOSTROPHES = str.maketrans({"’": "'", "`": "'", "´": "'", "ʼ": "'"})
@@ -380,6 +394,12 @@ def danger_in(text: str, strong_only: bool = False) -> Optional[str]:
     if not folded:
         return None
     for intent in (SUICIDAL, VIOLENCE, NO_SHELTER, NO_FOOD_MONEY):
+        if (
+            intent == NO_SHELTER
+            and _ABOUT_AN_ANIMAL.search(folded)
+            and not _A_PERSON.search(folded)
+        ):
+            continue  # "le chat de ma voisine dort dehors depuis hier"
         if any(pattern.search(folded) for pattern in COMPILED[intent]):
             return intent
     if strong_only:

@@ -68,6 +68,10 @@ ANNOTATION = re.compile(r"\[([^\]]*)\](\([^)]*\)|\{[^}]*\})")
         ("ma mère m'a foutue à la porte", NO_SHELTER),
         ("ça fait 3 jours que j'ai rien mangé", NO_FOOD_MONEY),
         ("i can't afford food this week", NO_FOOD_MONEY),
+        ("annulez mon rendez-vous, je serai plus de ce monde", SUICIDAL),
+        ("le patron m'a mis une claque devant les clients", VIOLENCE),
+        ("my son is being beaten by his stepfather", VIOLENCE),
+        ("my dog and I sleep in my car", NO_SHELTER),
     ],
 )
 def test_a_plainly_stated_danger_is_read_as_its_urgent_intent(message: str, danger: str) -> None:
@@ -102,6 +106,10 @@ def test_a_plainly_stated_danger_is_read_as_its_urgent_intent(message: str, dang
         "my coach kicked me off the team",
         "my mum kicked me out of the kitchen",
         "j'ai mis des sous de côté pour le permis",
+        "le chat de ma voisine dort dehors depuis hier",
+        "ma mère va me défoncer si je rate encore le bus",
+        "j'ai pas mangé ce midi tellement je bossais sur mon cv",
+        "I got beaten at chess again",
         "",
         "🙂🙂🙂",
     ],
