@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Dict, List, Optional, Pattern
+from typing import Dict, List, Optional, Pattern, Set
 
 SUICIDAL = "urgent_suicidal_thoughts"
 NO_SHELTER = "urgent_no_shelter"
@@ -48,7 +48,7 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\bsuicid",
         r"(?<!menace de )(?<!menacee de )(?<!menace )(?<!va )(?<!vont )(?<!allait )(?<!allaient )(?<!comme si j'allais )"
         r"\b(me|se) (tuer|pendre)\b(?! (a la|au|aux) )",
-        r"\b(plus|pas) (de|en) ce monde\b|\bquitter ce monde\b",
+        r"\b(serai|serais|sera|etre|suis) (plus|pas) (de|en) ce monde\b|\bquitter ce monde\b",
         r"\b(me|se) (jeter|jette|jettes) (sous (un|le|les|la) (train|metro|rer|bus|camion|voiture|tram)|du haut|par la fenetre)\b",
         r"\bme (foutre|fous) en l'air\b",
         r"\benvie? de (mourir|crever|disparaitre)\b(?! (de|d'|des|du) )",
@@ -86,7 +86,7 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\bcoupures sur (les|ses|mes) (bras|poignets|cuisses)\b",
         r"\bme (brule|griffe|tape la tete)\b.*\b(expres|au sang|jusqu'au sang|saigner)\b",
         r"\bscarif",
-        r"\bme (frappe|cogne|tape|griffe) (moi-meme|moi meme|expres|quand je craque)\b",
+        r"\bme (frappe|cogne|griffe) (moi-meme|moi meme|expres|quand je craque)\b",
         r"\bcacher (les|mes|ses) (marques|cicatrices|coupures) sur (mes|les|ses) (bras|poignets|cuisses)\b",
         r"\b(me|se) (faire|fais|fait) du mal\b(?! (au|a la|aux|a l') )",
         r"\b(lettre|message) d'adieu\b",
@@ -123,23 +123,23 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\brather not (be around|exist|be alive)\b",
         r"\bgave (my things|everything|all my stuff) away\b",
         # Said of a date or a plan (the 2026-12-06 cross-validation's misses, kept general).
-        r"\b(won't|wont|will not) be (around|here) (much longer|for long|for much longer)\b",
-        r"\b(won't|wont|will not) be alive\b",
-        r"\b(don't|dont|do not) plan on (being alive|living)\b",
-        r"\b(giving|gives|given) (his|her|my|all (his|her|my)) (stuff|things|belongings) away\b",
+        r"\b(won't|wont|will not) be alive (by|for|next|when|to see|much longer)\b",
+        r"\b(don't|dont|do not) plan on (being alive|living)\b"
+        r"(?! (in|with|at|near|there|here|on|alone|abroad|off|like)\b)",
         r"\b(bridge|building|roof|balcony) (is )?high enough\b",
         r"\b(the|a) rope (is )?ready\b",
         r"\b(took|taken|swallowed|swallow|take) (a whole|the whole|an entire|all of (my|the|her|his|mum's|mom's)) "
-        r"(box|bottle|pack|packet|strip|blister)\b",
-        r"\bcut (my|his|her) (arms?|wrists?|legs?|thighs?)\b(?! (off|on|in) )",
+        r"(box|bottle|pack|packet|strip|blister) of (\w+ ){0,2}(pills|meds|tablets|medication|paracetamol|"
+        r"painkillers|antidepressants|sleeping pills)\b",
+        r"\bcut (my|his|her) wrists?\b(?! (on|at|with|while|in)\b)",
+        r"\bcut (my|his|her) (arms?|legs?|thighs?)\b.*\b(again|on purpose|deliberately|tonight|until)\b",
         r"\b(il|elle|mon pote|ma pote|mon ami|mon amie|ma copine|mon copain|mon frere|ma soeur) "
-        r"(va|veut|vas|voulait) se (tuer|suicider|foutre en l'air|pendre)\b(?! (a|au|aux|sur la route) )",
-        r"\b(avale|avaler|prendre|prends|pris) (toute|toutes) (la|les|ma|mes) (plaquettes?|boites?)\b",
-        r"\ba avale (des|plein de|trop de|une boite de|toute une boite de) (medicaments|medocs|cachets|pilules|somniferes)\b",
-        r"\b(medocs|medicaments|cachets|pilules|somniferes)( \w+){0,3} (de cote|en reserve)\b",
-        r"\b(mis|mets|garde|gardes|stocke|cache) (de cote|en reserve) (des|les|mes|plein de) "
-        r"(medocs|medicaments|cachets|pilules|somniferes)\b",
-        r"\bdecide de (ne )?plus (etre la|vivre)\b(?!-)(?! (a|au|aux|chez|avec|dans|ici|en) )",
+        r"(va|veut|vas|voulait) se (tuer|suicider|foutre en l'air|pendre)\b"
+        r"(?! (a|au|aux|sur la route|de rire|en (moto|scooter|voiture|velo)|avec (sa|son|ses|ca)|au volant)\b)",
+        r"\b(avale|avaler|prendre|prends|pris) (toute|toutes) (la|les|ma|mes) boites?\b(?! (de|d') (?!medicaments|medocs|cachets|pilules|somniferes))",
+        r"\ba avale (plein de|trop de|une boite de|toute une boite de) (medicaments|medocs|cachets|pilules|somniferes)\b",
+        r"\ba avale des (medicaments|medocs|cachets|pilules|somniferes)\b.*\b(pas bien|inconscient|reveille pas|respire|vomi|urgences)\b",
+        r"\bdecide de (ne )?plus (etre la|vivre)\b(?!-)(?! (a|au|aux|chez|avec|dans|ici|en|comme|ainsi|la-bas)\b)",
         r"\b(que|pour que) tout s'arrete\b(?! (de|d'|avec|pour (le|la|les|mon|ma)) )",
     ],
     NO_SHELTER: [
@@ -150,8 +150,7 @@ _PATTERNS: Dict[str, List[str]] = {
         # "à la rue" is also "lost" ("à la rue en maths", "niveau démarches"): only when
         # nothing follows, or a time, a place or belongings.
         r"\b(suis|sommes|est|me retrouve|se retrouve|retrouvee?) a la rue"
-        r"(?=\s*($|[,.!?]|ce soir|cette nuit|depuis|avec (mes|mon|ma) (affaires|sac|valise|bebe|enfants?|copine|copain|mere|soeur|frere)|"
-        r"a (paris|lyon|marseille|lille|toulouse|nice|nantes|bordeaux|montpellier|rennes|strasbourg)\b))",
+        r"(?=\s*($|[,.!?]|ce soir|cette nuit|depuis|avec (mes|mon|ma) (affaires|sac|valise|bebe|enfants?)))",
         r"\b(mise?|mettre|jetee?s?|jeter|viree?s?|virer|chassee?s?|chasser|foutue?|foutre|tej) "
         r"(de (la maison|l'appart|chez (moi|nous|lui|elle)))\b",
         r"\b(nul(le)? part|aucun endroit|pas d'endroit|aucun toit|pas de toit)( ou| pour)? "
@@ -174,11 +173,12 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\bfoyer est (plein|complet)\b",
         r"\b(vis|vit|habite) dans (ma|sa|une) (voiture|bagnole|tente)\b",
         r"\bremettre les pieds a la maison\b",
-        r"\bpasse (mes|les) nuits (au|dans un|dans le|dans les) (mcdo|mcdonald's?|fast[- ]food|bus de nuit|bus|laverie|hall)\b",
         r"\b(pere|mere|daron|daronne|darons|parents|beau-pere|belle-mere|oncle|tante|famille|grand-mere|grand-pere) "
         r"(m'a|m'ont) (mise?|jetee?|viree?|foutue?) (a la porte|dehors)\b(?! (de|du|d'))",
         r"\b(homeless|nowhere to (sleep|go|stay)|no place to (sleep|stay)|"
-        r"(sleep|sleeping|slept) (outside|rough|on the street|in (my|a|the) (car|park|station|stairwell|tent))|on the streets|no home|"
+        r"sleeping (outside|rough|on the street|in my car|in a park)|sleep in my car|"
+        r"slept (rough|on the street|in (a|the) (park|station|stairwell)|outside\b.*\b(last night|again|nights))|"
+        r"on the streets|no home|"
         r"threw me out|thrown out|living (out of|in) my car|live in my car)\b",
         r"\bkicked (me )?out\b(?! of (school|class|college|uni|the))",
     ],
@@ -202,9 +202,10 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\b(pour|va|vont|veut|veulent) (encore )?me (taper|frapper|tabasser)\b",
         r"\b"
         + _PERSON
-        + r" m'a (mis|mise|donne|colle|file|met) (une|des) (claque|claques|gifle|gifles|baffe|baffes)\b",
+        + r" m'a (mis|mise|donne|colle|file|met) (une|des) (claque|claques|gifle|gifles|baffe|baffes)\b"
+        + r"(?!.*\b(fifa|mario|jeu|game|match|partie|team|equipe|chess|echecs|maths?|cours|film|serie|system|score)\b)",
         r"\b(being|been|gets|getting|got) (beaten|abused|raped|molested|assaulted)( up)?\b"
-        r"(?! (at|in|on|by (a|the) (car|bus|team|other team)))",
+        r"(?! (at|in|on|by (a|the) (car|bus|team|other team)))(?!.*\b(fifa|mario|jeu|game|match|partie|team|equipe|chess|echecs|maths?|cours|film|serie|system|score)\b)",
         r"\b(suis|est) (battue?|harcelee?|frappee?|violee?|agressee?)\b",
         r"\bvictime de (harcelement|violences?|viol|coups)\b",
         r"\bc'est du harcelement\b",
@@ -232,13 +233,13 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\bvient dans ma chambre (la nuit|quand)\b",
         r"\bvient dans (mon|ma) (lit|chambre) (la nuit|quand)\b",
         r"\b(traine|trainee|tire|tiree|attrape|attrapee) par les cheveux\b",
-        r"\b(pince|pincent|touche|touchent|tripote|tripotent|caresse|caressent|claque|claquent) "
-        r"(les|mes|ma|la) (fesses|seins|cuisses?|poitrine|entrejambe)\b",
-        r"\bme (pousse|poussent|bouscule|secoue)\b.*\b(enerve|en colere|a bu|il boit|elle boit)\b",
+        r"\b(me|m'|lui) (pince|pincent|touche|touchent|tripote|tripotent|caresse|caressent|claque|claquent) "
+        r"(les|mes|ma|la|le) (fesses|seins|cuisses?|poitrine|entrejambe)\b",
+        r"\bme (pousse|poussent|bouscule|secoue)\b(?! (a|au|aux|vers|pour|dans)\b).*\b(enerve|en colere|a bu|il boit|elle boit)\b",
         r"\bm'a (brulee?|ebouillantee?)\b.*\bexpres\b",
         r"\b(on|il|elle|ils|quelqu'un) m'a droguee?\b|\bdrogue (mon|le) verre\b|\bm'a drogue (le|mon) verre\b",
         r"\bforc(ing|es|ed) (me|her|him) to send (pictures|photos|pics|nudes)\b",
-        r"\bthreat(ens|ened|ening) to (post|share|leak|send) (them|my|her|his|the) ?(pictures|photos|pics|nudes)?\b",
+        r"\bthreat\w* to (post|share|leak|send|publish) (\w+ ){0,2}(pictures|photos|pics|nudes|videos?)\b",
         r"\b(mains aux fesses|messages sexuels|trucs sexuels|choses sexuelles|nudes)\b",
         r"\bphotos de moi (nue?|en sous-vetements|en sous vetements)\b",
         r"\bmenac\w* (de mort|avec un couteau|de (diffuser|publier|me tuer|me frapper|me casser|me defoncer))\b",
@@ -280,10 +281,11 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\b(can't|cannot) afford food\b",
         r"\bskip meals\b",
         r"\bonly had water\b",
-        r"\bpour (pas|ne pas) (sentir|avoir) (la )?faim\b",
-        r"\b\d+ ?(h|heures|jours) (que j'ai|j'ai) (rien|pas) (mange|avale)\b",
-        r"\bque de l'eau (pour tenir|depuis)\b|\bjours que je (bois|mange) que\b",
-        r"\b(can't|cant|cannot) (buy|afford) (food|groceries|anything to eat)\b",
+        r"\bpour (pas|ne pas) sentir (la )?faim\b",
+        r"\b(\d+|deux|trois|quatre) jours (que j'ai|j'ai) (rien|pas) (mange|avale)\b(?! (de|du|d'|des)\b)",
+        r"\b(24|36|48|72) ?(h|heures) (que j'ai|j'ai) (rien|pas) (mange|avale)\b(?! (de|du|d'|des)\b)",
+        r"\bque de l'eau (pour tenir|depuis (deux|trois|\d+) jours)\b|\bjours que je (bois|mange) que\b",
+        r"\b(can't|cant|cannot) (buy|afford) (food|groceries|anything to eat)\b(?! (at|in|on) )",
     ],
 }
 
@@ -301,14 +303,19 @@ _WEAK_PATTERNS: Dict[str, List[str]] = {
         r"\b(mon|ce sera mon|c'est mon) dernier message\b",
         r"\b(pense|crois) pas (voir|vivre jusqu'a) (septembre|l'ete|l'hiver|noel|la rentree|demain|mes \d+ ans)\b",
         r"\b(pense|crois|compte) pas (etre|etre encore|encore etre) (la|vivante?|en vie) pour (voir|le toucher)\b",
-        r"\b(won't|wont|will not) be (around|here|alive) (anymore|by)\b",
+        r"\b(won't|wont|will not) be (around|here|alive) (anymore|by|much longer|for long|for much longer)\b",
+        r"\b(giving|gives|given) (his|her|my|all (his|her|my)) (stuff|things|belongings) away\b",
+        r"\b(avale|avaler|prendre|prends|pris) (toute|toutes) (la|les|ma|mes) plaquettes?\b",
+        r"\b(medocs|medicaments|cachets|pilules|somniferes)( \w+){0,3} (de cote|en reserve)\b",
+        r"\b(mis|mets|garde|gardes|stocke|cache) (de cote|en reserve) (des|les|mes|plein de) "
+        r"(medocs|medicaments|cachets|pilules|somniferes)\b",
         r"\b(don't|dont|do not) plan on (being around|being here)\b",
         r"\bfaut pas me chercher\b",
-        r"\b(il|elle|ils) comprendr(a|ont) (apres|plus tard)\b",
+        r"\b(il|elle|ils) comprendr(a|ont) (apres|plus tard)\s*([,.!]|$)",
         r"\b(donne|donner|distribue) (ma|mes) (console|fringues|affaires|habits|jeux)\b.*\b(soin|comprendra|garder)\b",
         r"\btrains? qui (s'arrete|s'arretent) pas\b",
         r"\b(sur le toit|au bord du (pont|quai|vide))\b.*\bregarde en bas\b",
-        r"\btout prepare\b.*\b(dorme|dort|dorment|seule?|ce soir)\b",
+        r"\btout prepare\b.*\b(dorme|dort|dorment)\b",
         r"\bdeja choisi la date\b(?! (de|du|d'|pour))",
         r"\b(dit|dis) au revoir a\b.*\b(pret|prete)\b",
     ],
@@ -316,13 +323,14 @@ _WEAK_PATTERNS: Dict[str, List[str]] = {
         r"(?<!patron )(?<!prof )(?<!chef )\b(m'a|m'ont|l'a|l'ont|suis|ete|se fait|me suis fait) (mise?|jetee?s?|viree?s?|foutue?) (a la porte|dehors)\b(?! (du|de la|de mon) (cours|classe|boulot|travail|taf|stage))",
         r"\bsans[- ](abri|domicile)\b",
         r"(?<!les )(?<!aux )(?<!des )\bsdf\b",
+        r"\bpasse (mes|les) nuits (au|dans un|dans le|dans les) (mcdo|mcdonald's?|fast[- ]food|bus de nuit|laverie)\b",
     ],
     VIOLENCE: [
         r"\b(embrassee?|touchee?|mariee?|marier|coucher|prise?) de force\b",
         r"\b(fait chanter|chantage)\b",
         r"\b(pousse|poussee|jete|jetee|plaque|plaquee) contre (le|un) mur\b",
-        r"\bc'est moi qui (prends|prend|morfle)\b",
-        r"\bmessages bizarres\b.*\b(seule?s?|voir)\b",
+        r"\b(a bu|boit|enerve|colere)\b.*\bc'est moi qui (prends|prend|morfle)\b",
+        r"\b(adulte|homme|mec|type|monsieur|entraineur|coach|prof|formateur)\b.*\bmessages bizarres\b",
     ],
     NO_FOOD_MONEY: [
         r"\bcreve la dalle\b",
@@ -341,7 +349,7 @@ WEAK: Dict[str, List[Pattern[str]]] = {
 # Hunger and no money at all, each said anywhere in the message: together they are urgent,
 # alone they are a question about aid ("y a des aides, j'ai plus d'argent pour le permis").
 HUNGER = re.compile(
-    r"\b(faim|affamee?|dalle|manger|mange|bouffe|bouffer|nourriture|nourrir|repas|frigo|placards|formula|"
+    r"\b(faim|affamee?|dalle|manger|mange|bouffe|bouffer|nourriture|nourrir|repas|frigo|placards|baby formula|out of formula|"
     r"courses|pates|riz|alimentaire|lait pour mon bebe|hungry|starving|eaten|food|meal|meals|fridge)\b"
 )
 NO_MONEY = re.compile(
@@ -352,24 +360,12 @@ NO_MONEY = re.compile(
     r"account is (at )?(empty|0|zero)|(0|zero|nothing) on my (account|card)|single euro)(?!\w)"
 )
 
-# A pet sleeping outside is not a person without shelter, unless a person is said too.
-_ABOUT_AN_ANIMAL = re.compile(r"\b(chat|chatte|chaton|chien|chienne|chiot|cat|kitten|dog|puppy)\b")
-_A_PERSON = re.compile(
-    r"\b(je|j'|moi|me|m'|on|nous|mon (fils|frere|pote)|ma (fille|soeur|pote)|i|i'm|we|my (son|daughter|friend))\b"
-)
-
 _APOSTROPHES = str.maketrans({"’": "'", "`": "'", "´": "'", "ʼ": "'"})
 _SPACES = re.compile(r"\s+")
 # Texting contractions the SMS normaliser leaves as written, spelled out so that one pattern
-# reads "jme brûle" and "je me brûle".
-_CONTRACTED = {
-    "jme": "je me",
-    "jm'": "je m'",
-    "jte": "je te",
-    "chui": "je suis",
-    "jsuis": "je suis",
-}
-_CONTRACTIONS = re.compile(r"\b(jme|jm'|jte|chui|jsuis)(?=\s|\w)")
+# reads "jme brûle" and "je me brûle" (not inside a longer word).
+_CONTRACTED = {"jme": "je me", "jm'": "je m'", "jte": "je te"}
+_CONTRACTIONS = re.compile(r"\b(jme|jte)(?=\s|$|[^\w'])|\b(jm')(?=\w)")
 
 
 def fold(text: str) -> str:
@@ -380,7 +376,7 @@ def fold(text: str) -> str:
 
 
 def _expand(match: "re.Match[str]") -> str:
-    return _CONTRACTED[match.group(1)]
+    return _CONTRACTED[match.group(match.lastindex or 0)]
 
 
 def danger_in(text: str, strong_only: bool = False) -> Optional[str]:
@@ -394,12 +390,6 @@ def danger_in(text: str, strong_only: bool = False) -> Optional[str]:
     if not folded:
         return None
     for intent in (SUICIDAL, VIOLENCE, NO_SHELTER, NO_FOOD_MONEY):
-        if (
-            intent == NO_SHELTER
-            and _ABOUT_AN_ANIMAL.search(folded)
-            and not _A_PERSON.search(folded)
-        ):
-            continue  # "le chat de ma voisine dort dehors depuis hier"
         if any(pattern.search(folded) for pattern in COMPILED[intent]):
             return intent
     if strong_only:
@@ -410,3 +400,17 @@ def danger_in(text: str, strong_only: bool = False) -> Optional[str]:
     if HUNGER.search(folded) and NO_MONEY.search(folded):
         return NO_FOOD_MONEY
     return None
+
+
+def dangers_named(text: str) -> Set[str]:
+    """Every urgent intent the words of this text name, plainly or by a weaker sign."""
+    folded = fold(text)
+    named = {
+        intent
+        for intent in (SUICIDAL, VIOLENCE, NO_SHELTER, NO_FOOD_MONEY)
+        if any(p.search(folded) for p in COMPILED[intent])
+        or any(p.search(folded) for p in WEAK[intent])
+    }
+    if folded and HUNGER.search(folded) and NO_MONEY.search(folded):
+        named.add(NO_FOOD_MONEY)
+    return named

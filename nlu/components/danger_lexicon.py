@@ -9,16 +9,17 @@ Weaker signs ("j'ai faim", "de force", "sans-abri") count only when the classifi
 unsure (top confidence below ``unsure_below``) or already ranks an urgent intent in its
 first three.
 When the classifier already chose an urgent intent and the words name another danger
-(plainly, or by a weaker sign when nothing is plainly said), the named one wins: the
-numbers must be that danger's. On every urgent example we have (training, held-out, blind,
-fresh: about 900) the plain statements named a danger other than the example's own twice in
-656 (both mended since) and the weaker signs alone never did (101), while the classifier
-chose the wrong danger at 0.9 or more (the cross-validation of 2026-12-06 read "I want to go
-to sleep and never wake up" as a night outside, "mon père m'a chassé de la maison" as
-violence, "I'm starving and broke" as a night outside). When the classifier chose an urgent
-intent with less than the lexicon's confidence and the words say that danger (or only
-hint at one), that confidence is raised, so that a hesitant reading of "j'ai pris toute
-la boîte de cachets" is not turned into "not understood" by the fallback.
+(plainly, or by a weaker sign when nothing is plainly said) and not the chosen one, the
+named one wins: the numbers must be that danger's. On every urgent example we have
+(training, held-out, blind, fresh: 1,174 on 2026-12-07) the plain statements never named a
+danger other than the example's own (746 named) and the weaker signs alone never did (122),
+while the classifier chose the wrong danger at 0.9 or more (the cross-validation of
+2026-12-06 read "I want to go to sleep and never wake up" as a night outside, "mon père m'a
+chassé de la maison" as violence, "I'm starving and broke" as a night outside).
+When the classifier chose an urgent intent with less than the lexicon's confidence and the
+words say that danger (or only hint at one), that confidence is raised, so that a hesitant
+reading of "j'ai pris toute la boîte de cachets" is not turned into "not understood" by the
+fallback.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from nlu.components.danger import danger_in
+from nlu.components.danger import danger_in, dangers_named
 
 URGENT_PREFIX = "urgent_"
 INTENT_RANKING = "intent_ranking"
@@ -80,15 +81,15 @@ class DangerLexicon(GraphComponent):
         if top.startswith(URGENT_PREFIX):
             # The urgent answer is given either way; what the words name decides whose
             # numbers come first (a plain statement before a weaker sign, see danger_in).
-            named = danger_in(text)
-            if named is not None and named != top:
-                danger = named  # the words name another danger: its numbers
+            named = dangers_named(text)
+            if named and top not in named:
+                danger = danger_in(text)  # the words name another danger: its numbers
             elif top_confidence >= self._confidence:
-                return  # sure, and no other danger named
+                return  # sure, and the words name this danger or none
             else:
                 # A hesitant urgent reading (below the fallback threshold the person would
                 # only be asked): when the words say or hint at this danger, it is made sure.
-                danger = top if named is not None else None
+                danger = top if named else None
         else:
             unsure = top_confidence < self._unsure_below or any(
                 str(r.get(INTENT_NAME_KEY) or "").startswith(URGENT_PREFIX) for r in ranking[:3]

@@ -72,6 +72,9 @@ ANNOTATION = re.compile(r"\[([^\]]*)\](\([^)]*\)|\{[^}]*\})")
         ("le patron m'a mis une claque devant les clients", VIOLENCE),
         ("my son is being beaten by his stepfather", VIOLENCE),
         ("my dog and I sleep in my car", NO_SHELTER),
+        ("dormi dehors avec mon chien cette nuit", NO_SHELTER),
+        ("mon copain dort dehors avec son chien", NO_SHELTER),
+        ("slept outside with my dog last night", NO_SHELTER),
     ],
 )
 def test_a_plainly_stated_danger_is_read_as_its_urgent_intent(message: str, danger: str) -> None:
@@ -106,10 +109,14 @@ def test_a_plainly_stated_danger_is_read_as_its_urgent_intent(message: str, dang
         "my coach kicked me off the team",
         "my mum kicked me out of the kitchen",
         "j'ai mis des sous de côté pour le permis",
-        "le chat de ma voisine dort dehors depuis hier",
         "ma mère va me défoncer si je rate encore le bus",
         "j'ai pas mangé ce midi tellement je bossais sur mon cv",
         "I got beaten at chess again",
+        "c'est moi qui prends les rendez-vous",
+        "messages bizarres de France Travail, je dois les voir ?",
+        "elle comprendra après le rendez-vous",
+        "j'ai tout préparé pour l'entretien ce soir",
+        "the formula for apprentice pay, I'm broke",
         "",
         "🙂🙂🙂",
     ],
@@ -124,6 +131,9 @@ def test_suicide_goes_first_when_two_dangers_are_said() -> None:
 
 def test_folding_removes_accents_case_and_curly_apostrophes() -> None:
     assert fold("  J’AI   Été  ") == "j'ai ete"
+    # Texting contractions are spelled out, never inside a longer word.
+    assert fold("jme brûle, jm'en fous") == "je me brule, je m'en fous"
+    assert fold("chuintement jmenfou") == "chuintement jmenfou"
 
 
 def _examples(path: Path) -> list[tuple[str, str]]:
@@ -206,6 +216,37 @@ def test_on_urgent_examples_it_never_names_another_danger(built: Path) -> None:
         "je suis à la rue avec mes devoirs",
         "le prof m'a mis dehors du cours",
         "mon frère m'a mis dehors de sa chambre",
+        # Found by review (2026-12-07): everyday messages near the patterns added that day.
+        "mon grand-père n'est plus de ce monde, mon absence au CFA est justifiée ?",
+        "I won't be here much longer, my train is leaving",
+        "I won't be alive without coffee",
+        "I don't plan on living with my parents next year",
+        "I took a whole pack of gum",
+        "I cut my arm at work, does insurance cover apprentices?",
+        "I'm giving my things away before moving out",
+        "il va se tuer avec sa moto",
+        "mon frère va se tuer en scooter s'il continue",
+        "il va se tuer de rire",
+        "j'ai pris toute ma plaquette de pilule, je recommence quand ?",
+        "il a avalé des médicaments pour son rhume",
+        "mes médocs sont en réserve dans l'armoire",
+        "j'ai décidé de ne plus vivre comme ça, je veux changer de voie",
+        "je me tape moi-même 2 h de transport",
+        "je suis à la rue avec ma mère pour les démarches",
+        "je passe mes nuits au McDo pour bosser, c'est légal à 17 ans ?",
+        "we sleep in a tent during the BAFA camp?",
+        "I slept in the car on the way to the interview",
+        "il m'a mis une claque à FIFA",
+        "mon prof m'a mis des claques en maths",
+        "we got beaten 3-0 by the other team",
+        "getting beaten by my little brother at FIFA",
+        "mon patron me pousse à signer, il est énervé",
+        "the school threatened to send my parents a letter",
+        "je mange une banane pour pas avoir faim pendant l'entretien",
+        "ça fait 2 jours que j'ai pas mangé de viande",
+        "12h que j'ai rien mangé, c'est normal pendant le ramadan ?",
+        "que de l'eau depuis ce matin, il fait chaud au chantier",
+        "I can't buy food at work, is there a canteen?",
         "mon patron m'a mis à la porte, je peux toucher le chômage ?",
         "il me reste 300 euros pour les courses du mois",
         "je comprends plus rien, on va manger ?",

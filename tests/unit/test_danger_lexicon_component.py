@@ -50,6 +50,9 @@ CASES = [
     # ...but a danger named by the words gets its own numbers, however sure the classifier
     # was: a weaker sign when nothing is plainly said ("starving" with "broke")...
     ("I'm starving and broke", "urgent_no_shelter", 0.9, "faq"),
+    # ...but not when they also name the danger the classifier chose (order alone would
+    # have picked suicide for "faut pas me chercher").
+    ("j'ai faim, plus un rond, faut pas me chercher", "urgent_no_food_money", 0.95, "faq"),
     # ...or a plain statement.
     ("I want to go to sleep and never wake up", "urgent_no_shelter", 0.93, "faq"),
     ("my dad threw me out last night", "urgent_violence", 0.9, "faq"),
@@ -72,13 +75,14 @@ def test_the_component_reads_dangers_and_the_fallback_does_not_undo_it() -> None
     assert got[0] == ["urgent_suicidal_thoughts", 0.9, 1.0]
     assert got[1] == ["urgent_violence", 0.95, 1.0]
     assert got[2] == ["urgent_no_food_money", 0.9, 1.0]
-    assert got[3] == ["urgent_suicidal_thoughts", 0.9, 1.0]
-    assert got[4] == ["urgent_no_shelter", 0.9, 1.0]
-    assert got[5] == ["urgent_no_food_money", 0.9, 1.0]
-    assert got[6][0] == "out_of_scope"
-    assert got[7] == ["urgent_suicidal_thoughts", 0.9, 1.0]
-    assert got[8][0] == "nlu_fallback"
-    assert got[9][0] == "faq"
+    assert got[3] == ["urgent_no_food_money", 0.95, 1.0]
+    assert got[4] == ["urgent_suicidal_thoughts", 0.9, 1.0]
+    assert got[5] == ["urgent_no_shelter", 0.9, 1.0]
+    assert got[6] == ["urgent_no_food_money", 0.9, 1.0]
+    assert got[7][0] == "out_of_scope"
+    assert got[8] == ["urgent_suicidal_thoughts", 0.9, 1.0]
+    assert got[9][0] == "nlu_fallback"
+    assert got[10][0] == "faq"
 
 
 FINGERPRINT_SCRIPT = r"""
