@@ -379,38 +379,44 @@ def _expand(match: "re.Match[str]") -> str:
     return _CONTRACTED[match.group(match.lastindex or 0)]
 
 
+# Suicide first: a message naming two dangers goes to the one whose numbers matter most.
+ORDER = (SUICIDAL, VIOLENCE, NO_SHELTER, NO_FOOD_MONEY)
+
+
+def _said(folded: str, patterns: Dict[str, List[Pattern[str]]]) -> List[str]:
+    """The urgent intents, in ``ORDER``, one of whose ``patterns`` the folded text matches."""
+    return [intent for intent in ORDER if any(p.search(folded) for p in patterns[intent])]
+
+
+def _hunger_without_money(folded: str) -> bool:
+    return bool(HUNGER.search(folded) and NO_MONEY.search(folded))
+
+
 def danger_in(text: str, strong_only: bool = False) -> Optional[str]:
     """The urgent intent the words of this text say, or None.
 
     ``strong_only``: only the plain statements, not the weaker signs (``_WEAK_PATTERNS``,
-    hunger with no money). Checked in a fixed order (suicide first): a message naming two
-    dangers goes to the one whose numbers matter most.
+    hunger with no money). A plain statement of any danger goes before a weaker sign, each
+    in ``ORDER``.
     """
     folded = fold(text)
     if not folded:
         return None
-    for intent in (SUICIDAL, VIOLENCE, NO_SHELTER, NO_FOOD_MONEY):
-        if any(pattern.search(folded) for pattern in COMPILED[intent]):
-            return intent
-    if strong_only:
-        return None
-    for intent in (SUICIDAL, VIOLENCE, NO_SHELTER, NO_FOOD_MONEY):
-        if any(pattern.search(folded) for pattern in WEAK[intent]):
-            return intent
-    if HUNGER.search(folded) and NO_MONEY.search(folded):
-        return NO_FOOD_MONEY
-    return None
+    stated = _said(folded, COMPILED)
+    if stated or strong_only:
+        return stated[0] if stated else None
+    hinted = _said(folded, WEAK)
+    if hinted:
+        return hinted[0]
+    return NO_FOOD_MONEY if _hunger_without_money(folded) else None
 
 
 def dangers_named(text: str) -> Set[str]:
     """Every urgent intent the words of this text name, plainly or by a weaker sign."""
     folded = fold(text)
-    named = {
-        intent
-        for intent in (SUICIDAL, VIOLENCE, NO_SHELTER, NO_FOOD_MONEY)
-        if any(p.search(folded) for p in COMPILED[intent])
-        or any(p.search(folded) for p in WEAK[intent])
-    }
-    if folded and HUNGER.search(folded) and NO_MONEY.search(folded):
+    if not folded:
+        return set()
+    named = set(_said(folded, COMPILED)) | set(_said(folded, WEAK))
+    if _hunger_without_money(folded):
         named.add(NO_FOOD_MONEY)
     return named
