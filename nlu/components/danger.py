@@ -141,6 +141,10 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\ba avale des (medicaments|medocs|cachets|pilules|somniferes)\b.*\b(pas bien|inconscient|reveille pas|respire|vomi|urgences)\b",
         r"\bdecide de (ne )?plus (etre la|vivre)\b(?!-)(?! (a|au|aux|chez|avec|dans|ici|en|comme|ainsi|la-bas)\b)",
         r"\b(que|pour que) tout s'arrete\b(?! (de|d'|avec|pour (le|la|les|mon|ma)) )",
+        # Read in the 2026-12-07 cross-validation's misses (new examples of 9aad32b).
+        r"\b(compte|pense|crois) (pas|plus) (etre|rester) (vivante?|en vie)\b",
+        r"\ba quoi bon rester\s*([?.!,]|$)",
+        r"\b(s'entaille|s'entaillent|m'entaille|me taillade|se taillade) (les|ses|mes) (poignets|bras|cuisses|veines)\b",
     ],
     NO_SHELTER: [
         r"(?<!chat )(?<!chien )(?<!chaton )\b(dors|dor|jdors|jdor|dormir|dormi|dort|dormons|dorment|passe (mes|la|les) nuits?|"
@@ -181,6 +185,9 @@ _PATTERNS: Dict[str, List[str]] = {
         r"on the streets|no home|"
         r"threw me out|thrown out|living (out of|in) my car|live in my car)\b",
         r"\bkicked (me )?out\b(?! of (school|class|college|uni|the))",
+        r"\b(sleep|sleeping|slept|live|living) (at|in) (the|a) (train |bus |metro |tube )?station\b"
+        r"(?! (for|to|with|because of) (work|a shift|my job|the night shift))",
+        r"\b(vis|vit|vivre) (dehors|dans la rue|a la rue)\b(?! (de|du|des|d'|principale|d'en face)\b)",
     ],
     VIOLENCE: [
         r"\b"
@@ -258,6 +265,11 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\bgrop(e|es|ed|ing) (me|her|him|my)\b",
         r"\b(keeps|kept) touching me\b",
         r"\bsexual harassment\b",
+        r"(?<!je )(?<!j')\b(me|la|le|les|m'|l') ?(tripote|tripotent|tripotait|tripotaient|pelote|pelotent|pelotait)\b",
+        r"\btouch(es|ed|ing)? (my|her|his) (body|breasts?|chest|butt|bum|private parts|thighs?)\b",
+        r"\b(money|cash|pay me|paid me) to (sleep|have sex|hook up) with (him|her|them)\b",
+        r"\b(get|gets|got|getting|being) (punched|slapped|kicked|strangled|choked)\b(?! (out|off|up|with|by (a|the) (ball|horse)))",
+        r"\b(locks|locked) me (in|up|inside)\b(?! (for|during) (work|a meeting|detention))",
         r"\b(me|lui|m'|l') ?(fait|fais|faisait|font) des avances\b(?! (sur|de) )",
         r"\b(raped|sexually (harassed|assaulted|abused)|being (harassed|bullied|abused)|hit by my|"
         r"threaten(ing|ed|s)? (me|to hurt|to kill)|blackmail\w*|slap(s|ped)? me|comes into my room)\b",
@@ -318,6 +330,13 @@ _WEAK_PATTERNS: Dict[str, List[str]] = {
         r"\btout prepare\b.*\b(dorme|dort|dorment)\b",
         r"\bdeja choisi la date\b(?! (de|du|d'|pour))",
         r"\b(dit|dis) au revoir a\b.*\b(pret|prete)\b",
+        r"\b(y aura|il y aura) plus (de )?moi\b",
+        r"\b(this is|it's|its) my last message\b",
+        r"\b(tell|dites|dis) (a )?(my family|ma famille|mes parents|my parents) (que je suis desolee?|i'm sorry|im sorry|i am sorry)\b",
+        r"\bmanquerai a personne\b|\bpersonne (me|ne me) manquera\b",
+        r"\b(c'etait|c'est|ce sera|ce serait) pas un accident\b",
+        r"\b(left (a |some )?(letters?|notes?)|wrote (letters|goodbye notes)) (for|to) (my|his|her) (family|parents|mum|mom|dad)\b",
+        r"\bpardon maman\b.*\b(pas rentre|disparu|parti)\b",
     ],
     NO_SHELTER: [
         r"(?<!patron )(?<!prof )(?<!chef )\b(m'a|m'ont|l'a|l'ont|suis|ete|se fait|me suis fait) (mise?|jetee?s?|viree?s?|foutue?) (a la porte|dehors)\b(?! (du|de la|de mon) (cours|classe|boulot|travail|taf|stage))",
@@ -356,7 +375,7 @@ NO_MONEY = re.compile(
     r"\b((pas|plus|pu|plu|sans|ni|0|zero) ?(un |une |1 |d'|de |d' )?" + _MONEY + r"|0 ?(€|e\b)|"
     r"(compte|solde) (est )?a (zero|0|decouvert|-)|plus rien (dans|sur) (le|mon) (porte-monnaie|portefeuille|compte)|(rien|0) sur (le|mon) compte|ni sur le compte|"
     r"a sec|fauchee?|carte (passe|marche) plus|reste ([0-5]|un|deux|trois) (euros?|€)|"
-    r"broke|no money|zero money|out of money|can't pay|cannot pay|declined|"
+    r"broke|no money|no cash|zero money|out of money|can't pay|cannot pay|declined|"
     r"account is (at )?(empty|0|zero)|(0|zero|nothing) on my (account|card)|single euro)(?!\w)"
 )
 

@@ -75,6 +75,17 @@ ANNOTATION = re.compile(r"\[([^\]]*)\](\([^)]*\)|\{[^}]*\})")
         ("dormi dehors avec mon chien cette nuit", NO_SHELTER),
         ("mon copain dort dehors avec son chien", NO_SHELTER),
         ("slept outside with my dog last night", NO_SHELTER),
+        # The 2026-12-07 cross-validation's misses among the new examples of 9aad32b.
+        ("c'est quoi les horaires ? bon laisse, je compte pas être vivant d'ici là", SUICIDAL),
+        ("personne me manquera, alors à quoi bon rester", SUICIDAL),
+        ("ma fille s'entaille les poignets depuis des semaines", SUICIDAL),
+        ("je vis dehors depuis un mois", NO_SHELTER),
+        ("i sleep at the train station", NO_SHELTER),
+        ("son patron la tripote quand ils sont seuls au fournil", VIOLENCE),
+        ("my patron touch my body when we are alone", VIOLENCE),
+        ("my boss offered me money to sleep with him", VIOLENCE),
+        ("i get punched every day at school", VIOLENCE),
+        ("my mum locks me in and doesn't let me eat", VIOLENCE),
     ],
 )
 def test_a_plainly_stated_danger_is_read_as_its_urgent_intent(message: str, danger: str) -> None:
@@ -119,6 +130,16 @@ def test_a_plainly_stated_danger_is_read_as_its_urgent_intent(message: str, dang
         "the formula for apprentice pay, I'm broke",
         "",
         "🙂🙂🙂",
+        # Near the patterns added on 2026-12-07.
+        "je pense pas être là jeudi, j'ai un exam",
+        "j'habite dans la rue de la gare",
+        "le prof a mis un mot pour mes parents",
+        "the teacher kept me in after class",
+        "I got choked up at the ceremony",
+        "got slapped with a fine on the bus",
+        "je le tripote pas ce bouton",
+        "got kicked out of the group chat lol",
+        "je compte plus être là l'an prochain, je déménage",
     ],
 )
 def test_everyday_words_near_a_danger_are_not_one(message: str) -> None:
@@ -263,6 +284,12 @@ def test_everyday_french_is_never_a_plain_statement_of_danger(message: str) -> N
         ("un ami sans-abri peut appeler le 115 ?", NO_SHELTER),
         ("il m'a fait du chantage avec des photos", VIOLENCE),
         ("j'ai écrit une lettre, je vais dire adieu", SUICIDAL),
+        ("wsh t'inquiète pas pour mon dossier, dans une semaine y aura plus moi", SUICIDAL),
+        ("this is my last message, thanks for trying", SUICIDAL),
+        ("dites à ma famille que je suis désolé", SUICIDAL),
+        ("peut-être pour que quelqu'un sache que c'était pas un accident", SUICIDAL),
+        ("wrote letters for my family, they're on my bed", SUICIDAL),
+        ('mon fils a laissé un papier "pardon maman" et il n\'est pas rentré', SUICIDAL),
     ],
 )
 def test_weaker_signs_count_only_beside_the_classifier(message: str, danger: str) -> None:
