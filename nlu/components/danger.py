@@ -45,15 +45,17 @@ _MONEY = r"(sou|sous|centime|centimes|euro|euros|argent|thune|thunes|tune|rond|r
 
 _PATTERNS: Dict[str, List[str]] = {
     SUICIDAL: [
-        r"\bsuicid",
+        # Not the prevention line asked for itself (a weaker sign below).
+        r"(?<!prevention du )(?<!prevention de )(?<!prevention )(?<!numero )(?<!ligne )\bsuicid"
+        r"(?!\w* (prevention|hotline|helpline|line|number|hotline))",
         r"(?<!menace de )(?<!menacee de )(?<!menace )(?<!va )(?<!vont )(?<!allait )(?<!allaient )(?<!comme si j'allais )"
         r"\b(me|se) (tuer|pendre)\b(?! (a la|au|aux) )",
         r"\b(serai|serais|sera|etre|suis) (plus|pas) (de|en) ce monde\b|\bquitter ce monde\b",
         r"\b(me|se) (jeter|jette|jettes) (sous (un|le|les|la) (train|metro|rer|bus|camion|voiture|tram)|du haut|par la fenetre)\b",
         r"\bme (foutre|fous) en l'air\b",
-        r"\benvie? de (mourir|crever|disparaitre)\b(?! (de|d'|des|du) )",
+        r"\benvie? de (mourir|crever|disparaitre)\b(?! (de|d'|des|du|sous terre|dans un trou) )(?! sous terre)",
         r"\b(veux|veu|ve|jve|jveux|jveu|voudrais|veut|voulait|aimerais|vais) (mourir|crever)\b(?! (de|d'|des|du) )",
-        r"\b(veux|voudrais|aimerais) disparaitre\b(?! (de|des|du|d'|quelques|en|pour (le|les|un|une|quelques)) )",
+        r"\b(veux|voudrais|aimerais) disparaitre\b(?! (de|des|du|d'|quelques|en|pour (le|les|un|une|quelques)) )(?! sous terre)",
         r"\b(plus|plu|pas|aucune) envie? (de vivre|d'etre (en vie|la|vivante?))\b",
         r"\b(veux|veut|voudrais) plus (vivre|etre (en vie|la))\b",
         r"\b(fatiguee?|marre|lassee?) de vivre\b",
@@ -185,6 +187,8 @@ _PATTERNS: Dict[str, List[str]] = {
         r"on the streets|no home|"
         r"threw me out|thrown out|living (out of|in) my car|live in my car)\b",
         r"\bkicked (me )?out\b(?! of (school|class|college|uni|the))",
+        r"\b(fait|faite|fais) (jeter|virer|foutre dehors|mettre dehors|mettre a la porte) (par|de chez) (sa|ca|son|ses|mes|ma|mon) "
+        r"(famille|parents|pere|mere|daron|daronne|darons|tante|oncle)\b",
         r"\b(sleep|sleeping|slept|live|living) (at|in) (the|a) (train |bus |metro |tube )?station\b"
         r"(?! (for|to|with|because of) (work|a shift|my job|the night shift))",
         r"\b(vis|vit|vivre) (dehors|dans la rue|a la rue)\b(?! (de|du|des|d'|principale|d'en face)\b)",
@@ -258,13 +262,15 @@ _PATTERNS: Dict[str, List[str]] = {
         r"(?<!je )\bm'enferme\b",
         r"\b(he|she|they|dad|father|mum|mom|mother|boyfriend|girlfriend|boss|stepdad|stepfather|"
         r"brother|sister|uncle|cousin|craftsman|teacher|tutor|trainer|coach|manager|supervisor|neighbour|neighbor|"
-        r"guy|man) (beats|hits|abuses|rapes|touches|slaps|touched|slapped|punches|punched|kicks|kicked|chokes|choked|"
+        r"guy|man) (still |always |often |sometimes |even )?(beats|hits|abuses|rapes|touches|slaps|touched|slapped|punches|punched|kicks|kicked|chokes|choked|"
         r"strangles|forces) me\b(?! (at|in|off|out|from)\b)",
         # Unwanted touching and advances (at work, too): "a guy at work keeps groping me", "son
         # tuteur lui fait des avances" (not "une avance sur salaire").
         r"\bgrop(e|es|ed|ing) (me|her|him|my)\b",
         r"\b(keeps|kept) touching me\b",
         r"\bsexual harassment\b",
+        r"\b(mariage force|forced marriage|forced to marry)\b|\b(sending|send|sent|taking|take) (her|him|me) "
+        r"(abroad|back home|away|to \w+) to (be married|get married|marry)\b",
         r"(?<!je )(?<!j')\b(me|la|le|les|m'|l') ?(tripote|tripotent|tripotait|tripotaient|pelote|pelotent|pelotait)\b",
         r"\btouch(es|ed|ing)? (my|her|his) (body|breasts?|chest|butt|bum|private parts|thighs?)\b",
         r"\b(money|cash|pay me|paid me) to (sleep|have sex|hook up) with (him|her|them)\b",
@@ -330,6 +336,8 @@ _WEAK_PATTERNS: Dict[str, List[str]] = {
         r"\btout prepare\b.*\b(dorme|dort|dorment)\b",
         r"\bdeja choisi la date\b(?! (de|du|d'|pour))",
         r"\b(dit|dis) au revoir a\b.*\b(pret|prete)\b",
+        r"\b(prevention|numero|ligne|hotline|helpline|number)( \w+){0,2} suicid|\bsuicid\w* (prevention|hotline|helpline|line|number)\b",
+        r"\b(keeps|kept|bought|has|have|got) a rope\b|\b(achete|cache|garde|prepare) une corde\b",
         r"\b(y aura|il y aura) plus (de )?moi\b",
         r"\b(this is|it's|its) my last message\b",
         r"\b(tell|dites|dis) (a )?(my family|ma famille|mes parents|my parents) (que je suis desolee?|i'm sorry|im sorry|i am sorry)\b",
@@ -407,6 +415,30 @@ def _said(folded: str, patterns: Dict[str, List[Pattern[str]]]) -> List[str]:
     return [intent for intent in ORDER if any(p.search(folded) for p in patterns[intent])]
 
 
+# A danger told as past and over ("quand j'étais petit mon père me frappait, il est parti
+# depuis longtemps"): the words alone do not make it urgent; the classifier still can. Not
+# when it is back ("il recommence", "again", "mais là").
+_PAST = re.compile(
+    r"\b(il y a (\d+|deux|trois|quatre|cinq|quelques|plusieurs) (ans|annees|mois)|quand j'etais (petite?|gamine?|ado|jeune|enfant|au college|en \w+)|"
+    r"l'an (dernier|passe)|l'annee (derniere|passee)|(years|months) ago|when i was (little|a kid|younger|small|\d+)|last year)\b"
+)
+_OVER = re.compile(
+    r"\b((aujourd'hui|maintenant) (ca va|tout va|je vais bien)|(ca|tout) va mieux|"
+    r"je vais mieux|c'est (fini|du passe|derriere moi)|(il|elle|ils) (est|sont) partie?s?|j'ai (un appart|un logement|un toit|un studio)|"
+    r"(j'ai ete|je suis) suivie?|(it's|it is) (over|behind me)|i('m| am) (fine|ok|okay|safe|better) now|"
+    r"(he|she|they) (left|moved out|is gone)|all good now)\b"
+)
+_AGAIN = re.compile(
+    r"\b(recommence|recommencer|a nouveau|de nouveau|encore|toujours|continue|again|back|still|"
+    r"mais la|but now|ce soir|cette nuit|tonight)\b"
+)
+
+
+def over_and_done(folded: str) -> bool:
+    """A danger told as past and over (see ``_PAST``, ``_OVER``), not as back again."""
+    return bool(_PAST.search(folded) and _OVER.search(folded) and not _AGAIN.search(folded))
+
+
 def _hunger_without_money(folded: str) -> bool:
     return bool(HUNGER.search(folded) and NO_MONEY.search(folded))
 
@@ -419,7 +451,7 @@ def danger_in(text: str, strong_only: bool = False) -> Optional[str]:
     in ``ORDER``.
     """
     folded = fold(text)
-    if not folded:
+    if not folded or over_and_done(folded):
         return None
     stated = _said(folded, COMPILED)
     if stated or strong_only:
@@ -433,7 +465,7 @@ def danger_in(text: str, strong_only: bool = False) -> Optional[str]:
 def dangers_named(text: str) -> Set[str]:
     """Every urgent intent the words of this text name, plainly or by a weaker sign."""
     folded = fold(text)
-    if not folded:
+    if not folded or over_and_done(folded):
         return set()
     named = set(_said(folded, COMPILED)) | set(_said(folded, WEAK))
     if _hunger_without_money(folded):

@@ -86,6 +86,17 @@ ANNOTATION = re.compile(r"\[([^\]]*)\](\([^)]*\)|\{[^}]*\})")
         ("my boss offered me money to sleep with him", VIOLENCE),
         ("i get punched every day at school", VIOLENCE),
         ("my mum locks me in and doesn't let me eat", VIOLENCE),
+        # nlu/blind3's errors (read on 2026-12-07, after nlu/blind4 was written).
+        ("mon pote s'est fait jeter par sa famille, il est devant chez moi", NO_SHELTER),
+        ("a student told me her parents are sending her abroad to be married", VIOLENCE),
+        ("ma cousine a peur d'un mariage forcé cet été", VIOLENCE),
+        ("il y a 2 ans mon père me frappait, il était parti mais il recommence", VIOLENCE),
+        ("je pense au suicide", SUICIDAL),
+        (
+            "il y a deux ans mes parents m'ont mis à la porte, maintenant je suis à la rue",
+            NO_SHELTER,
+        ),
+        ("when i was 12 my dad hit me, now i am 17 and he still beats me", VIOLENCE),
     ],
 )
 def test_a_plainly_stated_danger_is_read_as_its_urgent_intent(message: str, danger: str) -> None:
@@ -140,6 +151,12 @@ def test_a_plainly_stated_danger_is_read_as_its_urgent_intent(message: str, dang
         "je le tripote pas ce bouton",
         "got kicked out of the group chat lol",
         "je compte plus être là l'an prochain, je déménage",
+        # A danger told as past and over, and idioms (nlu/blind3's errors).
+        "le chef m'a engueulé, j'avais envie de disparaître sous terre",
+        "il y a trois ans j'ai dormi dehors, aujourd'hui j'ai un appart",
+        "quand j'étais petite ma mère me frappait, elle est partie depuis, je cherche un CAP",
+        "j'ai fait une tentative l'an dernier, j'ai été suivie et ça va mieux",
+        "years ago my stepdad hit me, he left and I'm fine now",
     ],
 )
 def test_everyday_words_near_a_danger_are_not_one(message: str) -> None:
@@ -289,6 +306,9 @@ def test_everyday_french_is_never_a_plain_statement_of_danger(message: str) -> N
         ("dites à ma famille que je suis désolé", SUICIDAL),
         ("peut-être pour que quelqu'un sache que c'était pas un accident", SUICIDAL),
         ("wrote letters for my family, they're on my bed", SUICIDAL),
+        ("what's the suicide prevention number? it's for a school project", SUICIDAL),
+        ("c'est quoi le numéro de prévention du suicide", SUICIDAL),
+        ("one of my apprentices keeps a rope in his car and has a plan", SUICIDAL),
         ('mon fils a laissé un papier "pardon maman" et il n\'est pas rentré', SUICIDAL),
     ],
 )
