@@ -73,7 +73,8 @@ def fold(text: str) -> str:
 def classifier_input(text: str, entities: List[Dict[str, Any]], markers: List[str]) -> str:
     """The text and the kinds of entity it names among ``markers`` ("place", "day")."""
     kinds = sorted({str(e.get("entity")) for e in entities} & set(markers))
-    return f"{text}{ENTITY_SEPARATOR}{' '.join(kinds) or NO_ENTITY}"
+    words = text.replace(ENTITY_SEPARATOR, " ")
+    return f"{words}{ENTITY_SEPARATOR}{' '.join(kinds) or NO_ENTITY}"
 
 
 def text_part(value: str) -> str:
@@ -193,8 +194,10 @@ class NgramIntentClassifier(GraphComponent):
             with model_storage.read_from(resource) as directory:
                 # Our own file, written by train() into the model archive.
                 saved = pickle.loads((directory / MODEL_FILE).read_bytes())  # noqa: S301
-        except (ValueError, FileNotFoundError):
-            logger.warning("NgramIntentClassifier: no trained model found, DIET alone.")
+        except (ValueError, FileNotFoundError, AttributeError, ImportError):
+            # AttributeError / ImportError: a classifier pickled by another version of this
+            # module (a rollback): DIET alone rather than no model at all.
+            logger.warning("NgramIntentClassifier: no usable trained model, DIET alone.")
             return cls(config, model_storage, resource)
         return cls(
             config,
