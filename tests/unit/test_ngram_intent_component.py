@@ -148,3 +148,42 @@ def test_the_classifier_code_is_part_of_the_training_cache_key() -> None:
     for name in ("ngram_intent.py", "intent_blend.py"):
         sha.update((ROOT / "nlu" / "components" / name).read_bytes())
     assert last_line_in_engine(FINGERPRINT_SCRIPT) == sha.hexdigest()
+
+
+LEGACY_SCRIPT = r"""
+import pickle, tempfile
+from pathlib import Path
+
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from nlu.components.ngram_intent import MODEL_FILE, NgramIntentClassifier, fold
+
+# A classifier saved before the entity kinds were read: text in, no "input" key.
+# Each whole message is one token: a message it was not trained on (such as "salut" with an
+# entity part) gets the majority label, faq/cfa_what; "salut" itself is a greeting.
+whole = TfidfVectorizer(analyzer="word", token_pattern=r".+", preprocessor=fold)
+old = make_pipeline(whole, LogisticRegression(C=100.0))
+old.fit(["salut", "c'est quoi un cfa", "un cfa ça sert à quoi", "cfa définition"],
+        ["greet", "faq/cfa_what", "faq/cfa_what", "faq/cfa_what"])
+storage = LocalModelStorage(Path(tempfile.mkdtemp()))
+resource = Resource("ngram")
+with storage.write_to(resource) as directory:
+    (directory / MODEL_FILE).write_bytes(pickle.dumps({"classifier": old, "responses": {}}))
+settings = {"linear_weight": 1.0, "entity_markers": ["place"]}
+loaded = NgramIntentClassifier.load(settings, storage, resource, None)
+message = Message(data={"text": "salut", "entities": [{"entity": "place"}]})
+message.set("intent_ranking", [{"name": "faq", "confidence": 1.0}], add_to_output=True)
+loaded.process([message])
+print(message.get("intent")["name"])
+"""
+
+
+@pytest.mark.skipif(not ENGINE_PYTHON.exists(), reason="the engine runtime is not set up")
+def test_a_classifier_saved_before_the_entity_kinds_reads_the_text_alone() -> None:
+    # Its vectorizers would read the entity part as text: it must be given the text alone.
+    assert last_line_in_engine(LEGACY_SCRIPT) == "greet"
