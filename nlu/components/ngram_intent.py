@@ -7,16 +7,19 @@ within words) and word uni- and bigrams, accents and case folded, over full labe
 selection with the weighted mean of its probabilities and DIET's (``linear_weight``).
 Entities stay DIET's.
 
-The training text is the SMS normaliser's output (it runs first), as at parse time.
+The training text is the SMS normaliser's output (it runs first), as at parse time. Besides
+the words, the classifier sees which kinds of entity the message names
+(``entity_markers``: the annotated ones in training, DIET's at parse time): "mission locale
+Créteil horaires" names a place, which is what tells "where is it" from "what is it"
+(measured on the cross-validation folds with the annotated entities, n-grams alone:
+nearest_service F1 0.83 -> 0.90, mission_locale 0.78 -> 0.80, macro 0.839 -> 0.843).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import pickle
 import unicodedata
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -24,6 +27,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import (
+    ENTITIES,
     INTENT,
     INTENT_NAME_KEY,
     INTENT_RESPONSE_KEY,
@@ -32,7 +36,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 
@@ -40,10 +44,10 @@ from nlu.components import intent_blend
 from nlu.components.intent_blend import (
     blend,
     diet_distribution,
-    intent_of,
     intent_ranking,
     topic_ranking,
 )
+from nlu.components.source_digest import source_digest
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +56,12 @@ RESPONSE_SELECTOR = "response_selector"
 MODEL_FILE = "ngram_intent.pkl"
 # Single-letter words count ("j", "t", "y"): SMS French is full of them.
 WORD_PATTERN = r"(?u)\b\w+\b"
+KIND_PATTERN = r"\S+"
+# The classifier's input is one string: the text, this separator, the entity kinds named.
+ENTITY_SEPARATOR = "\x00"
+NO_ENTITY = "none"
+# Saved with the model: a model saved before the entity kinds were read takes the text alone.
+INPUT_FORMAT = "text+entity-kinds"
 
 
 def fold(text: str) -> str:
@@ -60,18 +70,36 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
 
 
+def classifier_input(text: str, entities: List[Dict[str, Any]], markers: List[str]) -> str:
+    """The text and the kinds of entity it names among ``markers`` ("place", "day")."""
+    kinds = sorted({str(e.get("entity")) for e in entities} & set(markers))
+    words = text.replace(ENTITY_SEPARATOR, " ")
+    return f"{words}{ENTITY_SEPARATOR}{' '.join(kinds) or NO_ENTITY}"
+
+
+def text_part(value: str) -> str:
+    return fold(value.split(ENTITY_SEPARATOR, 1)[0])
+
+
+def entity_part(value: str) -> str:
+    _, _, kinds = value.partition(ENTITY_SEPARATOR)
+    return kinds or NO_ENTITY
+
+
 def build_classifier(c: float, random_state: int) -> Pipeline:
     features = make_union(
         TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, preprocessor=fold
+            analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, preprocessor=text_part
         ),
         TfidfVectorizer(
             analyzer="word",
             ngram_range=(1, 2),
             sublinear_tf=True,
-            preprocessor=fold,
+            preprocessor=text_part,
             token_pattern=WORD_PATTERN,
         ),
+        # Never empty ("none" when no entity), so the vocabulary always exists.
+        CountVectorizer(preprocessor=entity_part, binary=True, token_pattern=KIND_PATTERN),
     )
     classifier = LogisticRegression(
         C=c, max_iter=3000, class_weight="balanced", random_state=random_state
@@ -91,6 +119,7 @@ class NgramIntentClassifier(GraphComponent):
             "retrieval_intent": "faq",
             "ranking_length": 10,
             "random_seed": 42,
+            "entity_markers": [],
         }
 
     def __init__(
@@ -100,21 +129,21 @@ class NgramIntentClassifier(GraphComponent):
         resource: Resource,
         classifier: Optional[Pipeline] = None,
         responses: Optional[Dict[Text, Any]] = None,
+        reads_entities: bool = True,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
         self._classifier = classifier
         self._responses: Dict[Text, Any] = responses or {}
+        self._reads_entities = reads_entities
+        self._markers = [str(m) for m in self._config["entity_markers"] or []]
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
         # Rasa's training cache keys a component by its config only: without this, editing
         # the features or the blend would restore the classifier trained with the old code.
-        sha = hashlib.sha256()
-        for source in (__file__, intent_blend.__file__):
-            sha.update(Path(source).read_bytes())
-        return sha.hexdigest()
+        return source_digest(__file__, intent_blend.__file__)
 
     @classmethod
     def create(
@@ -134,7 +163,7 @@ class NgramIntentClassifier(GraphComponent):
             text = message.get(TEXT)
             label = message.get(INTENT_RESPONSE_KEY) or message.get(INTENT)
             if text and label:
-                texts.append(text)
+                texts.append(classifier_input(text, message.get(ENTITIES) or [], self._markers))
                 labels.append(str(label))
         if len(set(labels)) < 2:
             logger.warning("NgramIntentClassifier: fewer than two intents, not trained.")
@@ -144,7 +173,11 @@ class NgramIntentClassifier(GraphComponent):
         self._classifier = classifier
         self._responses = dict(training_data.responses or {})
         with self._model_storage.write_to(self._resource) as directory:
-            saved = {"classifier": classifier, "responses": self._responses}
+            saved = {
+                "classifier": classifier,
+                "responses": self._responses,
+                "input": INPUT_FORMAT,
+            }
             (directory / MODEL_FILE).write_bytes(pickle.dumps(saved))
         return self._resource
 
@@ -161,10 +194,19 @@ class NgramIntentClassifier(GraphComponent):
             with model_storage.read_from(resource) as directory:
                 # Our own file, written by train() into the model archive.
                 saved = pickle.loads((directory / MODEL_FILE).read_bytes())  # noqa: S301
-        except (ValueError, FileNotFoundError):
-            logger.warning("NgramIntentClassifier: no trained model found, DIET alone.")
+        except (ValueError, FileNotFoundError, AttributeError, ImportError):
+            # AttributeError / ImportError: a classifier pickled by another version of this
+            # module (a rollback): DIET alone rather than no model at all.
+            logger.warning("NgramIntentClassifier: no usable trained model, DIET alone.")
             return cls(config, model_storage, resource)
-        return cls(config, model_storage, resource, saved["classifier"], saved["responses"])
+        return cls(
+            config,
+            model_storage,
+            resource,
+            saved["classifier"],
+            saved["responses"],
+            reads_entities=saved.get("input") == INPUT_FORMAT,
+        )
 
     # --- parsing ----------------------------------------------------------------------
     def process(self, messages: List[Message]) -> List[Message]:
@@ -180,7 +222,9 @@ class NgramIntentClassifier(GraphComponent):
             return
         retrieval_intent = str(self._config["retrieval_intent"])
         length = int(self._config["ranking_length"])
-        probabilities = classifier.predict_proba([text])[0]
+        entities = message.get(ENTITIES) or []
+        read = classifier_input(text, entities, self._markers) if self._reads_entities else text
+        probabilities = classifier.predict_proba([read])[0]
         linear = {
             str(label): float(p)
             for label, p in zip(classifier.classes_, probabilities, strict=True)
@@ -200,13 +244,16 @@ class NgramIntentClassifier(GraphComponent):
         message.set(INTENT_RANKING, ranking, add_to_output=True)
         topics = topic_ranking(blended, retrieval_intent, length)
         if topics:
-            self._select_topic(message, retrieval_intent, topics)
+            best = topics[0][0]
+            self._select_topic(message, retrieval_intent, topics, dict(blended)[best])
 
-    def _select_topic(self, message: Message, retrieval_intent: str, topics: List[Any]) -> None:
+    def _select_topic(
+        self, message: Message, retrieval_intent: str, topics: List[Any], confidence: float
+    ) -> None:
         """The faq selection as the ResponseSelector shapes it, with the blended choice.
 
-        The topic's confidence is its blended probability (not renormalised over topics):
-        the same number the intent carries when the topic wins.
+        ``confidence`` is the best topic's blended probability (``topics`` are renormalised
+        over the topics): the same number the intent carries when the topic wins.
         """
         best, _ = topics[0]
         utter_action = f"utter_{best}"
@@ -217,10 +264,7 @@ class NgramIntentClassifier(GraphComponent):
             "response": {
                 "responses": self._responses.get(utter_action)
                 or (previous.get("response") or {}).get("responses"),
-                PREDICTED_CONFIDENCE_KEY: next(
-                    (r[PREDICTED_CONFIDENCE_KEY] for r in self._ranking_of(message, best)),
-                    0.0,
-                ),
+                PREDICTED_CONFIDENCE_KEY: confidence,
                 INTENT_RESPONSE_KEY: best,
                 "utter_action": utter_action,
             },
@@ -230,8 +274,3 @@ class NgramIntentClassifier(GraphComponent):
             ],
         }
         message.set(RESPONSE_SELECTOR, properties, add_to_output=True)
-
-    @staticmethod
-    def _ranking_of(message: Message, label: str) -> List[Dict[str, Any]]:
-        intent = intent_of(label)
-        return [r for r in message.get(INTENT_RANKING) or [] if r.get(INTENT_NAME_KEY) == intent]

@@ -6,8 +6,6 @@ moved with the text so annotations stay aligned.
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -20,6 +18,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu.components import normalise as normalise_module
 from nlu.components.normalise import normalise, shift_offset
+from nlu.components.source_digest import source_digest
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
@@ -41,8 +40,7 @@ class SmsNormaliser(GraphComponent):
         # Rasa's training cache keys a component by its config only: without this, editing
         # the spelling rules alone would restore featurizers and DIET trained on the old
         # normalised text. The rules' source is part of what this component computes.
-        source = Path(normalise_module.__file__).read_bytes()
-        return hashlib.sha256(source).hexdigest()
+        return source_digest(normalise_module.__file__)
 
     @staticmethod
     def _normalise_message(message: Message) -> None:
