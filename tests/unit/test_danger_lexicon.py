@@ -91,6 +91,30 @@ ANNOTATION = re.compile(r"\[([^\]]*)\](\([^)]*\)|\{[^}]*\})")
         ("a student told me her parents are sending her abroad to be married", VIOLENCE),
         ("ma cousine a peur d'un mariage forcé cet été", VIOLENCE),
         ("il y a 2 ans mon père me frappait, il était parti mais il recommence", VIOLENCE),
+        # A past marker and words that sound like "it's over" do not silence a present danger
+        # (the review of 2026-12-07).
+        ("Il y a 3 mois ma copine elle est partie et depuis j'ai envie de mourir", SUICIDAL),
+        ("My mum died last year, she is gone and I want to kill myself", SUICIDAL),
+        ("Ma mère est partie il y a 2 ans et depuis mon père me frappe", VIOLENCE),
+        ("il y a 2 ans mon oncle m'a violée et maintenant ça va pas du tout", VIOLENCE),
+        (
+            "Il y a 2 ans j'ai fait une TS, je suis suivie par un psy mais j'ai envie de mourir",
+            SUICIDAL,
+        ),
+        (
+            "L'an dernier j'ai raté mon bac, ça va mieux maintenant. Mais mon copain me frappe",
+            VIOLENCE,
+        ),
+        ("je me suis entaillé les poignets hier soir", SUICIDAL),
+        ("j'ai envie de disparaître sous terre pour toujours", SUICIDAL),
+        ("à quoi bon rester en vie", SUICIDAL),
+        ("he still touches me at night", VIOLENCE),
+        ("je veux être six pieds sous terre", SUICIDAL),
+        (
+            "hier mon beau-père est venu me toucher, maintenant il est parti mais j'ai peur",
+            VIOLENCE,
+        ),
+        ("depuis l'an dernier un homme me suit et me menace de me violer", VIOLENCE),
         ("je pense au suicide", SUICIDAL),
         (
             "il y a deux ans mes parents m'ont mis à la porte, maintenant je suis à la rue",
@@ -151,12 +175,17 @@ def test_a_plainly_stated_danger_is_read_as_its_urgent_intent(message: str, dang
         "je le tripote pas ce bouton",
         "got kicked out of the group chat lol",
         "je compte plus être là l'an prochain, je déménage",
-        # A danger told as past and over, and idioms (nlu/blind3's errors).
+        # Idioms (nlu/blind3's errors) and the review of 2026-12-07.
         "le chef m'a engueulé, j'avais envie de disparaître sous terre",
-        "il y a trois ans j'ai dormi dehors, aujourd'hui j'ai un appart",
-        "quand j'étais petite ma mère me frappait, elle est partie depuis, je cherche un CAP",
-        "j'ai fait une tentative l'an dernier, j'ai été suivie et ça va mieux",
-        "years ago my stepdad hit me, he left and I'm fine now",
+        "je vis dans la rue Victor Hugo, c'est quelle mission locale ?",
+        "mon chat vit dehors, il rentre jamais",
+        "je cherche un métier où je peux vivre dehors",
+        "my sister always beats me to the bathroom",
+        "my boss always forces me to work on Sundays",
+        "I'm scared to get kicked from my apprenticeship",
+        "I got punched in the face in MMA training",
+        "je fais de la pelote basque au club",
+        "ma soeur prend mon téléphone et le tripote",
     ],
 )
 def test_everyday_words_near_a_danger_are_not_one(message: str) -> None:
@@ -288,10 +317,26 @@ def test_on_urgent_examples_it_never_names_another_danger(built: Path) -> None:
         "mon patron m'a mis à la porte, je peux toucher le chômage ?",
         "il me reste 300 euros pour les courses du mois",
         "je comprends plus rien, on va manger ?",
+        # Said about school or work, only a weaker sign (the review of 2026-12-07).
+        "Le CFA me saoule, à quoi bon rester ?",
     ],
 )
 def test_everyday_french_is_never_a_plain_statement_of_danger(message: str) -> None:
     assert danger_in(normalise(message)[0], strong_only=True) is None
+
+
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [
+        ("il y a trois ans j'ai dormi dehors, aujourd'hui j'ai un appart", NO_SHELTER),
+        ("quand j'étais petite ma mère me frappait, elle est partie depuis longtemps", VIOLENCE),
+        ("l'an dernier j'ai voulu me tuer, j'ai été suivie et ça va mieux", SUICIDAL),
+        ("years ago my stepdad beat me up, he left for good and I'm fine now", VIOLENCE),
+    ],
+)
+def test_a_danger_told_as_past_and_over_is_only_a_weaker_sign(message: str, danger: str) -> None:
+    assert danger_in(normalise(message)[0], strong_only=True) is None
+    assert danger_in(normalise(message)[0]) == danger
 
 
 @pytest.mark.parametrize(
