@@ -47,6 +47,8 @@ _PATTERNS: Dict[str, List[str]] = {
     SUICIDAL: [
         # Not the prevention line asked for itself (a weaker sign below).
         r"(?<!prevention du )(?<!prevention de )(?<!prevention )(?<!numero )(?<!ligne )(?<!ecoute )(?<!anti-)(?<!anti )(?<!contre le )(?<!sos )(?<!prevention du risque )\bsuicid"
+        # Someone else's death ("le suicide d'un élève") is a weaker sign, not a statement.
+        r"(?!e (d'un|d'une|de (mon|ma|son|sa|leur|notre|votre|un|une|cet|cette)|of (a|an|my|his|her|their))\b)"
         r"(?!\w* (prevention|hotline|helpline|lifeline|line|number|ecoute|phenix|and crisis|& crisis))",
         # The line named in a message that also says what is about to happen.
         r"\bsuicid.*\b(passer a l'acte|je vais le faire|going to do it|gonna do it)\b",
@@ -63,7 +65,7 @@ _PATTERNS: Dict[str, List[str]] = {
         r"(?! (sous terre|dans un trou)\b(?!,? (pour toujours|a jamais|definitivement|pour de bon|et (ne )?(plus|jamais)|de (ne )?plus)))",
         r"\b(plus|plu|pas|aucune) envie? (de vivre|d'etre (en vie|la|vivante?))\b",
         r"\b(veux|veut|voudrais) plus (vivre|etre (en vie|la))\b",
-        r"\b(fatiguee?|marre|lassee?) de vivre\b",
+        r"\b(fatiguee?|marre|lassee?) de vivre\b(?! (chez|avec|ici|la-bas|a |au |aux |en |dans|comme|sous|sans|loin))",
         r"\b(raison|interet|force|sens) de continuer( a vivre)?\b",
         r"\ba quoi bon vivre\b",
         r"\bmettre fin a (mes|ses|tes|ma|sa) (jours|vie)\b",
@@ -273,7 +275,7 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\bthreat\w* to (post|share|leak|send|publish) (\w+ ){0,2}(pictures|photos|pics|nudes|videos?)\b",
         r"\b(mains aux fesses|messages sexuels|trucs sexuels|choses sexuelles|nudes)\b",
         r"\bphotos de moi (nue?|en sous-vetements|en sous vetements)\b",
-        r"\bmenac\w* (de mort|avec un couteau|de (diffuser|publier|me tuer|me frapper|me casser|me defoncer|me violer))\b",
+        r"\bmenac\w* (de mort|avec un couteau|de (diffuser|publier|poster|balancer|envoyer|me tuer|me frapper|me casser|me defoncer|me violer))\b",
         r"\bmenaces de mort\b",
         r"\bcasser (la gueule|les dents)\b",
         r"\bcoups? de (pied|poing|couteau|ceinture)\b",
@@ -370,6 +372,7 @@ _WEAK_PATTERNS: Dict[str, List[str]] = {
         r"\btout prepare\b.*\b(dorme|dort|dorment)\b",
         r"\bdeja choisi la date\b(?! (de|du|d'|pour))",
         r"\b(dit|dis) au revoir a\b.*\b(pret|prete)\b",
+        r"\bsuicid",
         # Said about school or work, these stay weaker signs (see the plain patterns).
         r"\ba quoi bon rester\s*([?.!,]|$)",
         r"\b(compte|pense|crois) (pas|plus) (etre|rester) (vivante?|en vie)\b",
@@ -489,6 +492,31 @@ _NOW = re.compile(
 )
 
 
+# A danger spoken of, not lived: a school project, a book, a film, the news, "in general"
+# ("pour mon exposé sur le harcèlement, c'est quoi les numéros ?"). Its words are only a
+# weaker sign, unless the person also says it of themselves now (``_NOW``). Not "livre"
+# (to deliver), "affiche" or "poster" (to post pictures): they come with real dangers.
+_ABOUT = re.compile(
+    r"\b(expose|exposes|tpe|memoire|redaction|dissertation|devoir sur|projet sur|projet scolaire|une affiche|"
+    r"school project|project (on|about)|essay|assignment|presentation (on|about)|a poster|the poster|"
+    r"documentaire|documentary|reportage|roman|novel|film|movie|serie|series|episode|podcast|article|"
+    r"aux infos|dans le journal|in the news|on the news|"
+    r"en general|in general|statistiques|statistics|chiffres|how many (young|teens|people)|combien de jeunes)\b"
+)
+
+
+# Done to the person writing, even in the past tense: not a story about someone else.
+_TO_ME = re.compile(
+    r"\b(m'a|m'ont|m'avait|m'avaient) (frappee?|battue?|tabassee?|violee?|agressee?|touchee?|giflee?|menacee?|mise? dehors|viree?)|"
+    r"(beat|beats|hit|hits|hurt|hurts|raped|touched|slapped|punched|kicked|threw|threatened) me\b"
+)
+
+
+def told_about(folded: str) -> bool:
+    """A danger spoken of (see ``_ABOUT``), not said of oneself."""
+    return bool(_ABOUT.search(folded)) and not (_NOW.search(folded) or _TO_ME.search(folded))
+
+
 def over_and_done(folded: str) -> bool:
     """A danger told as past and over (see ``_PAST``, ``_OVER``), not as back again."""
     if not _PAST.search(folded) or _AGAIN.search(folded) or _NOW.search(folded):
@@ -516,9 +544,9 @@ def danger_in(text: str, strong_only: bool = False) -> Optional[str]:
     if not folded:
         return None
     stated = _said(folded, COMPILED)
-    if over_and_done(folded):
-        # Told as past and over, a plain statement counts only as a weaker sign: the
-        # classifier decides, and when it is unsure the danger is still read.
+    if over_and_done(folded) or told_about(folded):
+        # Told as past and over, or spoken of, a plain statement counts only as a weaker
+        # sign: the classifier decides, and when it is unsure the danger is still read.
         if strong_only:
             return None
     elif stated or strong_only:

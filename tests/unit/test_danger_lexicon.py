@@ -109,6 +109,11 @@ ANNOTATION = re.compile(r"\[([^\]]*)\](\([^)]*\)|\{[^}]*\})")
         ("j'ai envie de disparaître sous terre pour toujours", SUICIDAL),
         ("à quoi bon rester en vie", SUICIDAL),
         ("he still touches me at night", VIOLENCE),
+        # Said of oneself inside a school project or after a film: still a plain statement.
+        ("pour mon exposé je me renseigne mais en vrai j'ai envie de mourir", SUICIDAL),
+        ("for my essay: my stepdad hits me every night, what do i do", VIOLENCE),
+        ("mon beau-père m'a frappée après le film", VIOLENCE),
+        ("il menace de poster mes photos nue", VIOLENCE),
         ("je veux être six pieds sous terre", SUICIDAL),
         (
             "hier mon beau-père est venu me toucher, maintenant il est parti mais j'ai peur",
@@ -186,6 +191,7 @@ def test_a_plainly_stated_danger_is_read_as_its_urgent_intent(message: str, dang
         "I got punched in the face in MMA training",
         "je fais de la pelote basque au club",
         "ma soeur prend mon téléphone et le tripote",
+        "j'en ai marre de vivre chez mes parents, on s'engueule, je voudrais un studio",
     ],
 )
 def test_everyday_words_near_a_danger_are_not_one(message: str) -> None:
@@ -332,6 +338,12 @@ def test_everyday_french_is_never_a_plain_statement_of_danger(message: str) -> N
         ("quand j'étais petite ma mère me frappait, elle est partie depuis longtemps", VIOLENCE),
         ("l'an dernier j'ai voulu me tuer, j'ai été suivie et ça va mieux", SUICIDAL),
         ("years ago my stepdad beat me up, he left for good and I'm fine now", VIOLENCE),
+        # Spoken of, not lived (nlu/blind4's first run, 2026-12-07).
+        ("je lis un roman où l'héroïne se fait frapper par son père, tu l'as lu ?", VIOLENCE),
+        ("pour notre exposé, combien de jeunes dorment dehors en France ?", NO_SHELTER),
+        ("a documentary about homeless teens, so sad", NO_SHELTER),
+        ("mon exposé porte sur le harcèlement scolaire, quels numéros citer ?", VIOLENCE),
+        ("après le suicide d'un élève du lycée, comment en parler avec mon fils ?", SUICIDAL),
     ],
 )
 def test_a_danger_told_as_past_and_over_is_only_a_weaker_sign(message: str, danger: str) -> None:
