@@ -493,8 +493,9 @@ _NOW = re.compile(
 
 
 # A danger spoken of, not lived: a school project, a book, a film, the news, "in general"
-# ("pour mon exposé sur le harcèlement, c'est quoi les numéros ?"). Its words are only a
-# weaker sign, unless the person also says it of themselves now (``_NOW``). Not "livre"
+# ("pour mon exposé sur le harcèlement, c'est quoi les numéros ?"). The lexicon leaves it to
+# the classifier (as a weaker sign it still fired: the classifier is unsure of such
+# messages, nlu/blind4), unless the person says it of themselves (``_NOW``, ``_TO_ME``). Not "livre"
 # (to deliver), "affiche" or "poster" (to post pictures): they come with real dangers.
 _ABOUT = re.compile(
     r"\b(expose|exposes|tpe|memoire|redaction|dissertation|devoir sur|projet sur|projet scolaire|une affiche|"
@@ -543,10 +544,12 @@ def danger_in(text: str, strong_only: bool = False) -> Optional[str]:
     folded = fold(text)
     if not folded:
         return None
+    if told_about(folded):
+        return None  # spoken of, not lived: the classifier alone decides
     stated = _said(folded, COMPILED)
-    if over_and_done(folded) or told_about(folded):
-        # Told as past and over, or spoken of, a plain statement counts only as a weaker
-        # sign: the classifier decides, and when it is unsure the danger is still read.
+    if over_and_done(folded):
+        # Told as past and over, a plain statement counts only as a weaker sign: the
+        # classifier decides, and when it is unsure the danger is still read.
         if strong_only:
             return None
     elif stated or strong_only:
@@ -560,7 +563,7 @@ def danger_in(text: str, strong_only: bool = False) -> Optional[str]:
 def dangers_named(text: str) -> Set[str]:
     """Every urgent intent the words of this text name, plainly or by a weaker sign."""
     folded = fold(text)
-    if not folded:
+    if not folded or told_about(folded):
         return set()
     named = set(_said(folded, COMPILED)) | set(_said(folded, WEAK))
     if _hunger_without_money(folded):

@@ -192,6 +192,13 @@ def test_a_plainly_stated_danger_is_read_as_its_urgent_intent(message: str, dang
         "je fais de la pelote basque au club",
         "ma soeur prend mon téléphone et le tripote",
         "j'en ai marre de vivre chez mes parents, on s'engueule, je voudrais un studio",
+        # Spoken of, not lived (nlu/blind4's first run, 2026-12-07).
+        "je lis un roman où l'héroïne se fait frapper par son père, tu l'as lu ?",
+        "pour notre exposé, combien de jeunes dorment dehors en France ?",
+        "a documentary about homeless teens, so sad",
+        "mon exposé porte sur le harcèlement scolaire, quels numéros citer ?",
+        "how do I talk to my teen about suicide prevention in general? he's fine",
+        "what's the suicide prevention number? it's for a school project",
     ],
 )
 def test_everyday_words_near_a_danger_are_not_one(message: str) -> None:
@@ -338,11 +345,6 @@ def test_everyday_french_is_never_a_plain_statement_of_danger(message: str) -> N
         ("quand j'étais petite ma mère me frappait, elle est partie depuis longtemps", VIOLENCE),
         ("l'an dernier j'ai voulu me tuer, j'ai été suivie et ça va mieux", SUICIDAL),
         ("years ago my stepdad beat me up, he left for good and I'm fine now", VIOLENCE),
-        # Spoken of, not lived (nlu/blind4's first run, 2026-12-07).
-        ("je lis un roman où l'héroïne se fait frapper par son père, tu l'as lu ?", VIOLENCE),
-        ("pour notre exposé, combien de jeunes dorment dehors en France ?", NO_SHELTER),
-        ("a documentary about homeless teens, so sad", NO_SHELTER),
-        ("mon exposé porte sur le harcèlement scolaire, quels numéros citer ?", VIOLENCE),
         ("après le suicide d'un élève du lycée, comment en parler avec mon fils ?", SUICIDAL),
     ],
 )
@@ -363,7 +365,7 @@ def test_a_danger_told_as_past_and_over_is_only_a_weaker_sign(message: str, dang
         ("dites à ma famille que je suis désolé", SUICIDAL),
         ("peut-être pour que quelqu'un sache que c'était pas un accident", SUICIDAL),
         ("wrote letters for my family, they're on my bed", SUICIDAL),
-        ("what's the suicide prevention number? it's for a school project", SUICIDAL),
+        ("what's the suicide prevention number?", SUICIDAL),
         ("c'est quoi le numéro de prévention du suicide", SUICIDAL),
         ("one of my apprentices keeps a rope in his car and has a plan", SUICIDAL),
         ('mon fils a laissé un papier "pardon maman" et il n\'est pas rentré', SUICIDAL),
