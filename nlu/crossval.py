@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import pickle
 import shutil
@@ -65,6 +66,7 @@ class _WithoutSpacyDocs:
 
     def __init__(self, processor: Any) -> None:
         self._processor = processor
+        self.rankings: Rankings = {}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._processor, name)
@@ -73,19 +75,41 @@ class _WithoutSpacyDocs:
         result: dict[str, Any] = await self._processor.parse_message(*args, **kwargs)
         for key in [k for k in result if k.endswith("_spacy_doc")]:
             del result[key]
+        self.rankings[str(result.get("text"))] = ranking_of(result)
         return result
 
 
-async def evaluate_model(model: str, test: Any) -> tuple[Any, Any, Any]:
-    """Intent, response selection and entity results of ``test`` parsed by ``model``."""
+# Each tested message's full intent ranking as served (after the danger lexicon and the
+# fallback): Rasa's results keep only the first intent, and a decision rule over the whole
+# ranking (e.g. the four urgent intents' summed probability) can then be measured on the
+# saved folds without training again.
+Rankings = dict[str, dict[str, Any]]
+
+
+def ranking_of(result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "lexicon": bool(result.get("danger_lexicon")),
+        "ranking": [
+            [str(r.get("name")), round(float(r.get("confidence") or 0.0), 5)]
+            for r in result.get("intent_ranking") or []
+        ],
+    }
+
+
+async def evaluate_model(model: str, test: Any) -> tuple[tuple[Any, Any, Any], Rankings]:
+    """Intent, response selection and entity results of ``test`` parsed by ``model``, and
+    each message's intent ranking."""
     from rasa.core.agent import Agent
     from rasa.nlu.test import get_eval_data
 
-    processor = Agent.load(model).processor
-    return await get_eval_data(_WithoutSpacyDocs(processor), test)
+    processor = _WithoutSpacyDocs(Agent.load(model).processor)
+    results = await get_eval_data(processor, test)
+    return results, processor.rankings
 
 
-def _run_fold(config: str, train: Any, test: Any, work: Path) -> tuple[Any, Any, Any]:
+def _run_fold(
+    config: str, train: Any, test: Any, work: Path
+) -> tuple[tuple[Any, Any, Any], Rankings]:
     import rasa.model_training
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
 
@@ -136,14 +160,15 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     if args.model is not None:
         started = time.monotonic()
-        intents, responses, entities = asyncio.run(
+        (intents, responses, entities), rankings = asyncio.run(
             evaluate_model(args.model, importer.get_nlu_data())
         )
         logger.info("tested %d messages in %.0f s", len(intents), time.monotonic() - started)
     else:
         data = drop_intents_below_freq(importer.get_nlu_data(), cutoff=args.folds)
-        intents, responses, entities = _cross_validate(args, data)
+        (intents, responses, entities), rankings = _cross_validate(args, data)
 
+    (args.out / "rankings.json").write_text(json.dumps(rankings, ensure_ascii=False))
     out = str(args.out)
     evaluate_intents(intents, out, True, True, True, report_as_dict=True)
     if responses:
@@ -154,31 +179,38 @@ def main() -> None:
     logger.info("reports written to %s", out)
 
 
-def _cross_validate(args: argparse.Namespace, data: Any) -> tuple[list[Any], list[Any], list[Any]]:
+def _cross_validate(
+    args: argparse.Namespace, data: Any
+) -> tuple[tuple[list[Any], list[Any], list[Any]], Rankings]:
     saved = args.out / "folds"
     saved.mkdir(parents=True, exist_ok=True)
     intents: list[Any] = []
     responses: list[Any] = []
     entities: list[Any] = []
+    rankings: Rankings = {}
     for number, (train, test) in enumerate(_folds(data, args.folds, args.seed), start=1):
         # A fold is reused only for the same split of the same data and pipeline.
         key = f"{args.key}-{args.folds}-{args.seed}-{hash_texts(train)}-{hash_texts(test)}"
         fold_file = saved / f"fold{number}.pickle"
         results = None
+        fold_rankings: Rankings = {}
         if fold_file.exists():
             # Our own file, written by this script a few lines below.
             stored = pickle.loads(fold_file.read_bytes())  # noqa: S301
             if stored.get("key") == key:
                 results = stored["results"]
+                fold_rankings = stored.get("rankings") or {}  # folds saved before: none
                 logger.info("fold %d of %d: reused %s", number, args.folds, fold_file)
         if results is None:
             started = time.monotonic()
             work = Path(tempfile.mkdtemp(prefix="relais-cv-"))
             try:
-                results = _run_fold(args.config, train, test, work)
+                results, fold_rankings = _run_fold(args.config, train, test, work)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
-            fold_file.write_bytes(pickle.dumps({"key": key, "results": results}))
+            fold_file.write_bytes(
+                pickle.dumps({"key": key, "results": results, "rankings": fold_rankings})
+            )
             logger.info(
                 "fold %d of %d: trained on %d, tested %d messages in %.0f s",
                 number,
@@ -190,7 +222,8 @@ def _cross_validate(args: argparse.Namespace, data: Any) -> tuple[list[Any], lis
         intents += results[0]
         responses += results[1]
         entities += results[2]
-    return intents, responses, entities
+        rankings.update(fold_rankings)
+    return (intents, responses, entities), rankings
 
 
 def hash_texts(data: Any) -> str:

@@ -4,6 +4,7 @@ the engine's own runtime: every example is tested once, in Rasa's report format 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -116,10 +117,17 @@ def test_every_example_is_tested_once_and_a_finished_fold_is_reused(tmp_path: Pa
         "fold2.pickle",
     ]
 
+    # Every tested message's whole ranking is kept, for rules over more than the first intent.
+    rankings = json.loads((tmp_path / "out" / "rankings.json").read_text())
+    texts = {t for examples in EXAMPLES.values() for t in examples}
+    assert set(rankings) == texts
+    assert all(r["ranking"] and isinstance(r["lexicon"], bool) for r in rankings.values())
+
     again = _crossval(tmp_path)
     assert "fold 1 of 2: reused" in again
     assert "fold 2 of 2: reused" in again
     assert len(report.evaluate(tmp_path / "out").predictions) == len(evaluation.predictions)
+    assert json.loads((tmp_path / "out" / "rankings.json").read_text()) == rankings
 
 
 @pytest.mark.skipif(not ENGINE_PYTHON.exists(), reason="the engine runtime is not set up")
