@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Dict, List, Optional, Pattern, Set
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Pattern, Set, Tuple
 
 SUICIDAL = "urgent_suicidal_thoughts"
 NO_SHELTER = "urgent_no_shelter"
@@ -534,38 +535,55 @@ def _hunger_without_money(folded: str) -> bool:
     return bool(HUNGER.search(folded) and NO_MONEY.search(folded))
 
 
-def danger_in(text: str, strong_only: bool = False) -> Optional[str]:
-    """The urgent intent the words of this text say, or None.
+@dataclass(frozen=True)
+class Reading:
+    """What the words of one message say, read once: its plain statements and its weaker
+    signs (``_WEAK_PATTERNS``, then hunger with no money), each in ``ORDER``, and whether
+    the danger is told as past and over. Empty when the danger is spoken of, not lived."""
 
-    ``strong_only``: only the plain statements, not the weaker signs (``_WEAK_PATTERNS``,
-    hunger with no money). A plain statement of any danger goes before a weaker sign, each
-    in ``ORDER``.
-    """
+    stated: Tuple[str, ...] = ()
+    weaker: Tuple[str, ...] = ()
+    over: bool = False
+
+    def danger(self, strong_only: bool = False) -> Optional[str]:
+        """The urgent intent to read: a plain statement before a weaker sign.
+
+        ``strong_only``: only a plain statement that is not told as past and over (such a
+        statement counts as a weaker sign: the classifier decides, and when it is unsure
+        the danger is still read).
+        """
+        if self.over:
+            if strong_only:
+                return None
+        elif self.stated or strong_only:
+            return self.stated[0] if self.stated else None
+        named = self.stated + self.weaker
+        return named[0] if named else None
+
+    @property
+    def named(self) -> Set[str]:
+        """Every urgent intent named, plainly or by a weaker sign."""
+        return set(self.stated) | set(self.weaker)
+
+
+def read(text: str) -> Reading:
+    """Fold the text once and read it with both pattern tables."""
     folded = fold(text)
-    if not folded:
-        return None
-    if told_about(folded):
-        return None  # spoken of, not lived: the classifier alone decides
-    stated = _said(folded, COMPILED)
-    if over_and_done(folded):
-        # Told as past and over, a plain statement counts only as a weaker sign: the
-        # classifier decides, and when it is unsure the danger is still read.
-        if strong_only:
-            return None
-    elif stated or strong_only:
-        return stated[0] if stated else None
-    named = stated + _said(folded, WEAK)
-    if named:
-        return named[0]
-    return NO_FOOD_MONEY if _hunger_without_money(folded) else None
+    if not folded or told_about(folded):
+        return Reading()  # spoken of, not lived: the classifier alone decides
+    weaker = _said(folded, WEAK)
+    if _hunger_without_money(folded) and NO_FOOD_MONEY not in weaker:
+        weaker.append(NO_FOOD_MONEY)
+    return Reading(
+        stated=tuple(_said(folded, COMPILED)), weaker=tuple(weaker), over=over_and_done(folded)
+    )
+
+
+def danger_in(text: str, strong_only: bool = False) -> Optional[str]:
+    """The urgent intent the words of this text say, or None (see ``Reading.danger``)."""
+    return read(text).danger(strong_only)
 
 
 def dangers_named(text: str) -> Set[str]:
     """Every urgent intent the words of this text name, plainly or by a weaker sign."""
-    folded = fold(text)
-    if not folded or told_about(folded):
-        return set()
-    named = set(_said(folded, COMPILED)) | set(_said(folded, WEAK))
-    if _hunger_without_money(folded):
-        named.add(NO_FOOD_MONEY)
-    return named
+    return read(text).named

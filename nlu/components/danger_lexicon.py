@@ -33,7 +33,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from nlu.components.danger import danger_in, dangers_named
+from nlu.components.danger import read
 
 URGENT_PREFIX = "urgent_"
 INTENT_RANKING = "intent_ranking"
@@ -78,12 +78,13 @@ class DangerLexicon(GraphComponent):
         top_confidence = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
         ranking = message.get(INTENT_RANKING) or []
         danger: Optional[str]
+        words = read(text)
         if top.startswith(URGENT_PREFIX):
             # The urgent answer is given either way; what the words name decides whose
-            # numbers come first (a plain statement before a weaker sign, see danger_in).
-            named = dangers_named(text)
+            # numbers come first (a plain statement before a weaker sign, see Reading).
+            named = words.named
             if named and top not in named:
-                danger = danger_in(text)  # the words name another danger: its numbers
+                danger = words.danger()  # the words name another danger: its numbers
             elif top_confidence >= self._confidence:
                 return  # sure, and the words name this danger or none
             else:
@@ -94,7 +95,7 @@ class DangerLexicon(GraphComponent):
             unsure = top_confidence < self._unsure_below or any(
                 str(r.get(INTENT_NAME_KEY) or "").startswith(URGENT_PREFIX) for r in ranking[:3]
             )
-            danger = danger_in(text, strong_only=not unsure)
+            danger = words.danger(strong_only=not unsure)
         if danger is None:
             return
         # The danger goes first at a fixed confidence; the rest keep their order and share
