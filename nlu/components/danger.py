@@ -160,6 +160,16 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\ba quoi bon (rester|etre) (en vie|vivante?|sur (cette|la) terre|dans ce monde|ici-bas|la)\b",
         r"(\b(s'|m')entaill(e|es|ent|ait|ais)|\b(je me suis|s'est|me suis) entaillee?|\b(je me|jme|se|s'est|me suis) taillad(e|es|ent|ee))"
         r" (les|ses|mes|le|la|son|sa|mon|ma) (poignets?|bras|cuisses?|veines|jambes?|ventre)\b",
+        # Read in the cross-validation of relais-0076af13 (fold 1, 2026-12-07).
+        r"\b(gonna|going to|will|decided to) end it (tonight|today|this (week|weekend)|for good|once and for all)\b(?! with\b)",
+        r"\b(decide|veux|vais|voudrais|prefere|aimerais) (de )?(ne )?plus exister\b(?! (sur|pour|aux yeux|dans|en ligne|a l'ecole|au|a la)\b)",
+        r"\b(burn(t|ed|ing|s)?|cut(ting|s)?) (my|his|her) (arms?|wrists?|legs?|thighs?|skin|stomach)\b.*\b(lighter|blade|razor|on purpose|deliberately)\b",
+        r"^(?!.*\b(into the (water|lake|river|sea|pool)|bungee|swim|swimming|fun|lol|haha|dare|parachute|zipline|trampoline)\b)"
+        r".*\b(going to|gonna|wants to|will|threatening to|threatened to|about to) jump (off|from) (the|a|his|her|my|this|that) (\w+ )?(bridge|roof|building|balcony|window|cliff)\b",
+        r"\bjump in front of (a|the) (train|metro|bus|truck|tube)\b",
+        r"^(?=.*\b((texted|sent|wrote)( me| us| her| him)? (a )?(goodbye|farewell)|(goodbye|farewell) (text|message|note)|not answering|unconscious|won't wake)\b)"
+        r"(?=.*\b(took|taken|swallowed) (some |her |his |my |a lot of |loads of )?(pills|meds|tablets)\b)",
+        r"\bhow many (pills|tablets|meds|paracetamol)( \w+){0,2} (it would take|to die|would kill|it takes to|is enough to (die|kill))\b",
     ],
     NO_SHELTER: [
         r"(?<!chat )(?<!chien )(?<!chaton )\b(dors|dor|jdors|jdor|dormir|dormi|dort|dormons|dorment|passe (mes|la|les) nuits?|"
@@ -215,6 +225,12 @@ _PATTERNS: Dict[str, List[str]] = {
         r"(?<!chat )(?<!chien )(?<!chats )(?<!chiens )(?<!cheval )(?<!poules )"
         r"\b(vis|vit|(dois|doit|devoir|oblige de|obligee de|force de|forcee de|risque de|vais|va) vivre) (dehors|dans la rue|a la rue)"
         r"(?=\s*($|[,.!?]|depuis|avec|sans|ce soir|cette nuit|maintenant|en ce moment|et |il a|elle a|j'ai|parce|a \d+ ans))",
+        r"\b115\b.*\b(never picks up|doesn't answer|does not answer|no answer|is full|no (bed|beds|place|room|space))\b",
+        r"\bshelters? (is |are |was |were )?(full|closed)\b.*\b(outside|tonight|nowhere|street|cold)\b",
+        r"\b(living|live|lives|sleeping|sleep|slept|been living) on the street\b(?! (next|near|opposite|behind|where|by|of|with the|called|named|across)\b)",
+        r"\b(told|tell|telling) me (not to|never to|to never) come (back )?home\b(?! (late|early|before|after|until|till|drunk|without|with|if|for (dinner|lunch))\b)",
+        r"\bno one (can|could|will) (have|take|put) me (up )?(tonight|for the night)\b",
+        r"\b(gares?|hopitaux|urgences) pour dormir\b",
     ],
     VIOLENCE: [
         r"\b"
@@ -316,6 +332,12 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\b(me|lui|m'|l') ?(fait|fais|faisait|font) des avances\b(?! (sur|de) )",
         r"\b(raped|sexually (harassed|assaulted|abused)|being (harassed|bullied|abused)|hit by my|"
         r"threaten(ing|ed|s)? (me|to hurt|to kill)|blackmail\w*|slap(s|ped)? me|comes into my room)\b",
+        r"^(?!.*\b(playing|football|soccer|rugby|match|game|accident|accidentally|skate|skating|bike|training|wrestling)\b)"
+        r".*\b(dad|father|mum|mom|mother|stepdad|stepfather|stepmother|stepmom|boyfriend|girlfriend|brother|uncle|he|she|boss|husband) "
+        r"(broke|fractured|bruised|burned|burnt) (my|her|his) (arm|nose|wrist|ribs?|jaw|fingers?|hand|leg)\b",
+        r"^(?!.*\b(foot|match|jouant|jeu|accident|sans faire expres|pas fait expres|rugby|judo|basket|entrainement|velo|skate)\b)"
+        r".*\b(pere|mere|daron|daronne|beau-pere|belle-mere|copain|mec|patron|frere|oncle|il|elle) m'a (casse|fracture|brule) (le|la|les|mon|ma|mes) (bras|nez|poignet|cotes?|machoire|doigts?|dents?|main|jambe)\b",
+        r"\bcomes? into (her|his) room (at night|when)\b",
     ],
     NO_FOOD_MONEY: [
         r"\b(rien|plus rien|pas) (a|de quoi|pour) (manger|bouffer)\b",
@@ -341,6 +363,8 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\b(24|36|48|72) ?(h|heures) (que j'ai|j'ai) (rien|pas) (mange|avale)\b(?! (de|du|d'|des)\b)",
         r"\bque de l'eau (pour tenir|depuis (deux|trois|\d+) jours)\b|\bjours que je (bois|mange) que\b",
         r"\b(can't|cant|cannot) (buy|afford) (food|groceries|anything to eat)\b(?! (at|in|on) )",
+        r"\b(can't|cant|cannot) (even )?afford (bread|to eat|a meal|a sandwich)\b",
+        r"\bfais la manche pour (manger|m'acheter (a manger|un sandwich|du pain))\b",
     ],
 }
 
@@ -388,6 +412,17 @@ _WEAK_PATTERNS: Dict[str, List[str]] = {
         r"\b(c'etait|c'est|ce sera|ce serait) pas un accident\b(?! (de|du|d')\b)",
         r"^(?!.*\b(late|home by|fridge|dinner|groceries|when i was|erasmus|abroad|holiday|camp)\b)"
         r".*\b(left (a |some )?(goodbye |farewell )?(letters?|notes?)|wrote (letters|goodbye notes)) (for|to) (my|his|her) (family|parents|mum|mom|dad)\b",
+        r"^(?!.*\b(retard|motivation|candidature|cv|stage|patron|employeur|cfa|ecole|lycee|prof|amoureuse|amour|anniversaire|noel|fete)\b)"
+        r".*\b(laisse|ecrit|ecris|laisser) (une|des) lettres? (\w+ ){0,3}(pour|a) (mes parents|ma mere|mon pere|ma famille|ma soeur|mon frere|mes proches)\b"
+        r"(?!.*\b(erasmus|voyage|demenage|demenagement|pars (en|a|au|pour)|expliquer|excuses? pour)\b)",
+        r"\b(desole|pardon|adieu)\b.*\b(ne )?(reviendra|reviendrait|reviendrai) (pas|plus|jamais)\b",
+        r"\b(stocke|stocker|accumule|accumuler) (mes|des|les|ses) (medocs|medicaments|cachets|pilules|somniferes)\b(?! (dans|au|a la|sur|sous|pour (le|la|les|mon|ma)))",
+        r"\bma vie (n'a|a) (plus|pas|aucun) (de )?sens\b",
+        r"^(?!.*\b(work|working|fix|fixing|repair|repairing|tiles?|job|boss|shift|apprentice|roofer|chantier|sun|sunbathing|view|party|smoke|smoking|cigarette|photo|pics?)\b)"
+        r".*\b(on|standing on|at the edge of|on the edge of) (the |a )?(roof|ledge|bridge|edge)\b(\s\w+){0,4} (rn|right now)\s*([.!?,]|$)",
+        r"^(?!.*\b(chantier|patron|boulot|travail|taf|couvreur|tuiles?|antenne|photo|soleil|chat|ballon)\b)"
+        r".*\bsur (le|un) (pont|toit|rebord)\b.*\b(redescendre|sauter|le vide)\b",
+        r"\bnot that it matters\b.*\b(won't|wont|will not) be (here|around|alive)\b",
         r"\bpardon maman\b.*\b(n'est pas rentree?|est pas rentree?|a disparue?|est partie?)\b|\bpardon maman\b.*\b(je serai (partie?|plus la)|adieu)\b",
     ],
     NO_SHELTER: [
@@ -395,6 +430,7 @@ _WEAK_PATTERNS: Dict[str, List[str]] = {
         r"\bsans[- ](abri|domicile)\b",
         r"(?<!les )(?<!aux )(?<!des )\bsdf\b",
         r"\bpasse (mes|les) nuits (au|dans un|dans le|dans les) (mcdo|mcdonald's?|fast[- ]food|bus de nuit|laverie)\b",
+        r"\bstuck outside\b.*\b(tonight|night|cold|nowhere)\b",
     ],
     VIOLENCE: [
         r"\b(embrassee?|touchee?|mariee?|marier|coucher|prise?) de force\b",
@@ -402,6 +438,9 @@ _WEAK_PATTERNS: Dict[str, List[str]] = {
         r"\b(pousse|poussee|jete|jetee|plaque|plaquee) contre (le|un) mur\b",
         r"\b(a bu|boit|enerve|colere)\b.*\bc'est moi qui (prends|prend|morfle)\b",
         r"\b(adulte|homme|mec|type|monsieur|entraineur|coach|prof|formateur)\b.*\bmessages bizarres\b",
+        r"^(?!.*\b(ballon|balle|eau|neige|oreiller|coussin|jeu|match|foot|blague|pique|vanne)\b)"
+        r".*\b(m'a|m'ont) (balance|jete|lance) (\w+ ){0,4}(dessus|a la (tete|figure|gueule))\b",
+        r"\b(grabs|grabbed|grabbing|touches|touched) me\b.*\bno one (will|would|is going to) believe (me|you|her|him)\b",
     ],
     NO_FOOD_MONEY: [
         r"\bcreve la dalle\b",
