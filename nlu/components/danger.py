@@ -47,7 +47,9 @@ _MONEY = r"(sou|sous|centime|centimes|euro|euros|argent|thune|thunes|tune|rond|r
 _PATTERNS: Dict[str, List[str]] = {
     SUICIDAL: [
         # Not the prevention line asked for itself (a weaker sign below).
-        r"(?<!prevention du )(?<!prevention de )(?<!prevention )(?<!numero )(?<!ligne )(?<!ecoute )(?<!anti-)(?<!anti )(?<!contre le )(?<!sos )(?<!prevention du risque )\bsuicid"
+        # Nor denied ("I'm not suicidal or anything, just low"): the classifier decides.
+        r"(?<!prevention du )(?<!prevention de )(?<!prevention )(?<!numero )(?<!ligne )(?<!ecoute )(?<!anti-)(?<!anti )(?<!contre le )(?<!sos )(?<!prevention du risque )"
+        r"(?<!not )(?<!pas )(?<!never )(?<!jamais )\bsuicid"
         # Someone else's death ("le suicide d'un élève") is a weaker sign, not a statement.
         r"(?!e (d'un|d'une|de (mon|ma|son|sa|leur|notre|votre|un|une|cet|cette)|of (a|an|my|his|her|their))\b)"
         r"(?!\w* (prevention|hotline|helpline|lifeline|line|number|ecoute|phenix|and crisis|& crisis))",
@@ -59,7 +61,8 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\b(me|se) (jeter|jette|jettes) (sous (un|le|les|la) (train|metro|rer|bus|camion|voiture|tram)|du haut|par la fenetre)\b",
         r"\bme (foutre|fous) en l'air\b",
         r"\b(veux|voudrais|aimerais|envie d') ?etre six pieds sous terre\b",
-        r"\benvie? de (mourir|crever|disparaitre)\b(?! (de|d'|des|du) (?!ce monde|cette terre|la surface))"
+        # Not denied ("j'ai pas envie de mourir hein, mais je suis épuisé"): the classifier decides.
+        r"(?<!pas )(?<!jamais )\benvie? de (mourir|crever|disparaitre)\b(?! (de|d'|des|du) (?!ce monde|cette terre|la surface))"
         r"(?! (sous terre|dans un trou)\b(?!,? (pour toujours|a jamais|definitivement|pour de bon|et (ne )?(plus|jamais)|de (ne )?plus)))",
         r"\b(veux|veu|ve|jve|jveux|jveu|voudrais|veut|voulait|aimerais|vais) (mourir|crever)\b(?! (de|d'|des|du) )",
         r"\b(veux|voudrais|aimerais) disparaitre\b(?! (de|des|du|d'|quelques|en|pour (le|les|un|une|quelques)) (?!ce monde|cette terre))"
@@ -397,7 +400,7 @@ _WEAK_PATTERNS: Dict[str, List[str]] = {
         r"\btout prepare\b.*\b(dorme|dort|dorment)\b",
         r"\bdeja choisi la date\b(?! (de|du|d'|pour))",
         r"\b(dit|dis) au revoir a\b.*\b(pret|prete)\b",
-        r"\bsuicid",
+        r"(?<!not )(?<!pas )(?<!never )(?<!jamais )\bsuicid",
         # Said about school or work, these stay weaker signs (see the plain patterns).
         r"\ba quoi bon rester\s*([?.!,]|$)",
         r"\b(compte|pense|crois) (pas|plus) (etre|rester) (vivante?|en vie)\b",
@@ -540,7 +543,7 @@ _NOW = re.compile(
 _ABOUT = re.compile(
     r"\b(expose|exposes|tpe|memoire|redaction|dissertation|devoir sur|projet sur|projet scolaire|une affiche|"
     r"school project|project (on|about)|essay|assignment|presentation (on|about)|a poster|the poster|"
-    r"documentaire|documentary|reportage|roman|novel|film|movie|serie|series|episode|podcast|article|"
+    r"documentaire|documentary|reportage|roman|novel|film|movie|serie|series|episode|podcast|article|chanson|song|lyrics|paroles|"
     r"aux infos|dans le journal|in the news|on the news|"
     r"en general|in general|statistiques|statistics|chiffres|how many (young|teens|people)|combien de jeunes)\b"
 )

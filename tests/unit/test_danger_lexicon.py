@@ -128,6 +128,8 @@ ANNOTATION = re.compile(r"\[([^\]]*)\](\([^)]*\)|\{[^}]*\})")
         ("when i was 12 my dad hit me, now i am 17 and he still beats me", VIOLENCE),
         # The cross-validation of relais-0076af13 (fold 1, 2026-12-07) missed these.
         ("im gonna end it tonight", SUICIDAL),
+        ("j'écoute des chansons tristes et je veux mourir", SUICIDAL),
+        ("je suis suicidaire", SUICIDAL),
         ("j'ai décidé de plus exister", SUICIDAL),
         ("i burnt my arm with a lighter again", SUICIDAL),
         ("my son says he's going to jump off the bridge near his school", SUICIDAL),
@@ -313,6 +315,10 @@ def test_on_urgent_examples_it_never_names_another_danger(built: Path) -> None:
         "je suis à la rue avec mes devoirs",
         "le prof m'a mis dehors du cours",
         "mon frère m'a mis dehors de sa chambre",
+        # Denied, or a song (training examples written on 2026-12-07 the lexicon read).
+        "j'ai pas envie de mourir hein, mais je suis tellement fatigué de tout",
+        "I'm not suicidal or anything, just really low and tired all the time",
+        "c'est qui qui chante la chanson où il dit qu'il veut mourir dans ses bras ?",
         # Near the patterns read in the cross-validation of relais-0076af13 (fold 1).
         "I'm going to end it with my boyfriend tonight",
         "je veux plus exister sur les réseaux sociaux",
