@@ -28,7 +28,8 @@ from sqlalchemy import func, select
 from bot.config import Settings
 from bot.conversations.models import Message, User
 from bot.db import session_scope
-from bot.messages import MAX_TEXT
+from bot.messages import MAX_TEXT, InboundMessage
+from bot.router import advertised_command
 from bot.web.chat_api import CONTROL_CHARS, MAX_PAYLOAD
 from bot.web.sessions import WebChatSession
 from tests.conftest import migrate
@@ -248,7 +249,11 @@ def test_a_text_is_answered_when_it_says_something_and_fits(
         assert response.status_code == 200, response.text
         if said not in HANDOFF_TEXTS and not said.startswith(NOT_UNDERSTOOD_PREFIX):
             (answer,) = response.json()["messages"]
-            assert answer["text"] == f"echo: {said}", "what the engine got is what was said"
+            # The words we advertise for a person's rights ("delete my data") are sent as
+            # the button would be: the engine gets the intent, not the words.
+            command = advertised_command(InboundMessage(text=said))
+            engine_got = f"/{command}" if command else said
+            assert answer["text"] == f"echo: {engine_got}", "what the engine got is what was said"
             assert api.counts()[0] == before[0] + 2  # the message and its answer
         return
     assert api.counts() == before
