@@ -49,7 +49,8 @@ _PATTERNS: Dict[str, List[str]] = {
         # Not the prevention line asked for itself (a weaker sign below).
         # Nor denied ("I'm not suicidal or anything, just low"): the classifier decides.
         r"(?<!prevention du )(?<!prevention de )(?<!prevention )(?<!numero )(?<!ligne )(?<!ecoute )(?<!anti-)(?<!anti )(?<!contre le )(?<!sos )(?<!prevention du risque )"
-        r"(?<!not )(?<!pas )(?<!never )(?<!jamais )\bsuicid"
+        r"(?<!not )(?<!pas )(?<!never )(?<!jamais )"
+        r"(?<!not really )(?<!not like )(?<!not even )(?<!not at all )(?<!n't )(?<!pas du tout )(?<!pas vraiment )(?<!pas trop )\bsuicid"
         # Someone else's death ("le suicide d'un élève") is a weaker sign, not a statement.
         r"(?!e (d'un|d'une|de (mon|ma|son|sa|leur|notre|votre|un|une|cet|cette)|of (a|an|my|his|her|their))\b)"
         r"(?!\w* (prevention|hotline|helpline|lifeline|line|number|ecoute|phenix|and crisis|& crisis))",
@@ -62,7 +63,7 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\bme (foutre|fous) en l'air\b",
         r"\b(veux|voudrais|aimerais|envie d') ?etre six pieds sous terre\b",
         # Not denied ("j'ai pas envie de mourir hein, mais je suis épuisé"): the classifier decides.
-        r"(?<!pas )(?<!jamais )\benvie? de (mourir|crever|disparaitre)\b(?! (de|d'|des|du) (?!ce monde|cette terre|la surface))"
+        r"(?<!pas )(?<!jamais )(?<!pas vraiment )(?<!pas du tout )(?<!pas trop )\benvie? de (mourir|crever|disparaitre)\b(?! (de|d'|des|du) (?!ce monde|cette terre|la surface))"
         r"(?! (sous terre|dans un trou)\b(?!,? (pour toujours|a jamais|definitivement|pour de bon|et (ne )?(plus|jamais)|de (ne )?plus)))",
         r"\b(veux|veu|ve|jve|jveux|jveu|voudrais|veut|voulait|aimerais|vais) (mourir|crever)\b(?! (de|d'|des|du) )",
         r"\b(veux|voudrais|aimerais) disparaitre\b(?! (de|des|du|d'|quelques|en|pour (le|les|un|une|quelques)) (?!ce monde|cette terre))"
@@ -107,8 +108,10 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\bsi je (mourais|crevais|disparaissais|meurs|me tuais|n'existais plus)\b",
         r"\bpersonne (remarquerait|verrait|s'en rendrait compte|me regretterait) si je\b",
         r"\b(sauter|saute) (du|d'un|de mon|par la|par une) (pont|toit|fenetre|immeuble|balcon|falaise)\b",
+        r"^(?=.*\b(pretend\w*|lying|lie|lied|faux|mensonge|mentir|mens|menti|fais semblant|pas un jour|pas une nuit|not a day|every day|tous les jours)\b)"
+        r".*\b(pas|not|never|jamais)( \w+){0,2} (suicid\w*|envie de mourir)",
         r"\b(vais|va|veux) sauter\b.*\b(pont|toit|fenetre|immeuble|balcon|vide)\b",
-        r"\b(toit|pont|fenetre|balcon)\b.*\b(vais|va|veux) sauter\b",
+        r"^(?!.*\b(bateau|eau|mer|piscine|lac|riviere|plouf|trampoline|matelas|parachute|elastique|sauter dans (la|l'|les|le (?!vide)))\b).*\b(toit|pont|fenetre|balcon)\b.*\b(vais|va|veux) sauter\b",
         r"\b(avaler|avale|prendre|boire) (toute|toutes|tous) (la|les|mes|ma) (boite|boites|medocs|medicaments|cachets|pilules)\b",
         r"\bpartir pour de bon\b",
         # "je me tue" in the present, not the idioms "je me tue à la tâche / à le dire".
@@ -145,7 +148,7 @@ _PATTERNS: Dict[str, List[str]] = {
         r"(box|bottle|pack|packet|strip|blister) of (\w+ ){0,2}(pills|meds|tablets|medication|paracetamol|"
         r"painkillers|antidepressants|sleeping pills)\b",
         r"\bcut (my|his|her) wrists?\b(?! (on|at|with|while|in)\b)",
-        r"\bcut (my|his|her) (arms?|legs?|thighs?)\b.*\b(again|on purpose|deliberately|tonight|until)\b",
+        r"^(?!.*\b(on|against) (a|the|my) (\w+ )?(shelf|door|oven|table|corner|machine|glass|nail|fence|tray|tool|saw|knife|mower)\b).*\bcut (my|his|her) (arms?|legs?|thighs?)\b.*\b(again|on purpose|deliberately|tonight|until)\b",
         r"\b(il|elle|mon pote|ma pote|mon ami|mon amie|ma copine|mon copain|mon frere|ma soeur) "
         r"(va|veut|vas|voulait) se (tuer|suicider|foutre en l'air|pendre)\b"
         r"(?! (a|au|aux|sur la route|de rire|en (moto|scooter|voiture|velo)|avec (sa|son|ses|ca)|au volant)\b)",
@@ -163,16 +166,6 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\ba quoi bon (rester|etre) (en vie|vivante?|sur (cette|la) terre|dans ce monde|ici-bas|la)\b",
         r"(\b(s'|m')entaill(e|es|ent|ait|ais)|\b(je me suis|s'est|me suis) entaillee?|\b(je me|jme|se|s'est|me suis) taillad(e|es|ent|ee))"
         r" (les|ses|mes|le|la|son|sa|mon|ma) (poignets?|bras|cuisses?|veines|jambes?|ventre)\b",
-        # Read in the cross-validation of relais-0076af13 (fold 1, 2026-12-07).
-        r"\b(gonna|going to|will|decided to) end it (tonight|today|this (week|weekend)|for good|once and for all)\b(?! with\b)",
-        r"\b(decide|veux|vais|voudrais|prefere|aimerais) (de )?(ne )?plus exister\b(?! (sur|pour|aux yeux|dans|en ligne|a l'ecole|au|a la)\b)",
-        r"\b(burn(t|ed|ing|s)?|cut(ting|s)?) (my|his|her) (arms?|wrists?|legs?|thighs?|skin|stomach)\b.*\b(lighter|blade|razor|on purpose|deliberately)\b",
-        r"^(?!.*\b(into the (water|lake|river|sea|pool)|bungee|swim|swimming|fun|lol|haha|dare|parachute|zipline|trampoline)\b)"
-        r".*\b(going to|gonna|wants to|will|threatening to|threatened to|about to) jump (off|from) (the|a|his|her|my|this|that) (\w+ )?(bridge|roof|building|balcony|window|cliff)\b",
-        r"\bjump in front of (a|the) (train|metro|bus|truck|tube)\b",
-        r"^(?=.*\b((texted|sent|wrote)( me| us| her| him)? (a )?(goodbye|farewell)|(goodbye|farewell) (text|message|note)|not answering|unconscious|won't wake)\b)"
-        r"(?=.*\b(took|taken|swallowed) (some |her |his |my |a lot of |loads of )?(pills|meds|tablets)\b)",
-        r"\bhow many (pills|tablets|meds|paracetamol)( \w+){0,2} (it would take|to die|would kill|it takes to|is enough to (die|kill))\b",
     ],
     NO_SHELTER: [
         r"(?<!chat )(?<!chien )(?<!chaton )\b(dors|dor|jdors|jdor|dormir|dormi|dort|dormons|dorment|passe (mes|la|les) nuits?|"
@@ -228,12 +221,6 @@ _PATTERNS: Dict[str, List[str]] = {
         r"(?<!chat )(?<!chien )(?<!chats )(?<!chiens )(?<!cheval )(?<!poules )"
         r"\b(vis|vit|(dois|doit|devoir|oblige de|obligee de|force de|forcee de|risque de|vais|va) vivre) (dehors|dans la rue|a la rue)"
         r"(?=\s*($|[,.!?]|depuis|avec|sans|ce soir|cette nuit|maintenant|en ce moment|et |il a|elle a|j'ai|parce|a \d+ ans))",
-        r"\b115\b.*\b(never picks up|doesn't answer|does not answer|no answer|is full|no (bed|beds|place|room|space))\b",
-        r"\bshelters? (is |are |was |were )?(full|closed)\b.*\b(outside|tonight|nowhere|street|cold)\b",
-        r"\b(living|live|lives|sleeping|sleep|slept|been living) on the street\b(?! (next|near|opposite|behind|where|by|of|with the|called|named|across)\b)",
-        r"\b(told|tell|telling) me (not to|never to|to never) come (back )?home\b(?! (late|early|before|after|until|till|drunk|without|with|if|for (dinner|lunch))\b)",
-        r"\bno one (can|could|will) (have|take|put) me (up )?(tonight|for the night)\b",
-        r"\b(gares?|hopitaux|urgences) pour dormir\b",
     ],
     VIOLENCE: [
         r"\b"
@@ -335,12 +322,6 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\b(me|lui|m'|l') ?(fait|fais|faisait|font) des avances\b(?! (sur|de) )",
         r"\b(raped|sexually (harassed|assaulted|abused)|being (harassed|bullied|abused)|hit by my|"
         r"threaten(ing|ed|s)? (me|to hurt|to kill)|blackmail\w*|slap(s|ped)? me|comes into my room)\b",
-        r"^(?!.*\b(playing|football|soccer|rugby|match|game|accident|accidentally|skate|skating|bike|training|wrestling)\b)"
-        r".*\b(dad|father|mum|mom|mother|stepdad|stepfather|stepmother|stepmom|boyfriend|girlfriend|brother|uncle|he|she|boss|husband) "
-        r"(broke|fractured|bruised|burned|burnt) (my|her|his) (arm|nose|wrist|ribs?|jaw|fingers?|hand|leg)\b",
-        r"^(?!.*\b(foot|match|jouant|jeu|accident|sans faire expres|pas fait expres|rugby|judo|basket|entrainement|velo|skate)\b)"
-        r".*\b(pere|mere|daron|daronne|beau-pere|belle-mere|copain|mec|patron|frere|oncle|il|elle) m'a (casse|fracture|brule) (le|la|les|mon|ma|mes) (bras|nez|poignet|cotes?|machoire|doigts?|dents?|main|jambe)\b",
-        r"\bcomes? into (her|his) room (at night|when)\b",
     ],
     NO_FOOD_MONEY: [
         r"\b(rien|plus rien|pas) (a|de quoi|pour) (manger|bouffer)\b",
@@ -366,8 +347,6 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\b(24|36|48|72) ?(h|heures) (que j'ai|j'ai) (rien|pas) (mange|avale)\b(?! (de|du|d'|des)\b)",
         r"\bque de l'eau (pour tenir|depuis (deux|trois|\d+) jours)\b|\bjours que je (bois|mange) que\b",
         r"\b(can't|cant|cannot) (buy|afford) (food|groceries|anything to eat)\b(?! (at|in|on) )",
-        r"\b(can't|cant|cannot) (even )?afford (bread|to eat|a meal|a sandwich)\b",
-        r"\bfais la manche pour (manger|m'acheter (a manger|un sandwich|du pain))\b",
     ],
 }
 
@@ -400,7 +379,8 @@ _WEAK_PATTERNS: Dict[str, List[str]] = {
         r"\btout prepare\b.*\b(dorme|dort|dorment)\b",
         r"\bdeja choisi la date\b(?! (de|du|d'|pour))",
         r"\b(dit|dis) au revoir a\b.*\b(pret|prete)\b",
-        r"(?<!not )(?<!pas )(?<!never )(?<!jamais )\bsuicid",
+        r"(?<!not )(?<!pas )(?<!never )(?<!jamais )"
+        r"(?<!not really )(?<!not like )(?<!not even )(?<!not at all )(?<!n't )(?<!pas du tout )(?<!pas vraiment )(?<!pas trop )\bsuicid",
         # Said about school or work, these stay weaker signs (see the plain patterns).
         r"\ba quoi bon rester\s*([?.!,]|$)",
         r"\b(compte|pense|crois) (pas|plus) (etre|rester) (vivante?|en vie)\b",
@@ -415,25 +395,120 @@ _WEAK_PATTERNS: Dict[str, List[str]] = {
         r"\b(c'etait|c'est|ce sera|ce serait) pas un accident\b(?! (de|du|d')\b)",
         r"^(?!.*\b(late|home by|fridge|dinner|groceries|when i was|erasmus|abroad|holiday|camp)\b)"
         r".*\b(left (a |some )?(goodbye |farewell )?(letters?|notes?)|wrote (letters|goodbye notes)) (for|to) (my|his|her) (family|parents|mum|mom|dad)\b",
-        r"^(?!.*\b(retard|motivation|candidature|cv|stage|patron|employeur|cfa|ecole|lycee|prof|amoureuse|amour|anniversaire|noel|fete)\b)"
+        r"^(?!.*\b(retard|motivation|candidature|cv|stage|patron|employeur|cfa|ecole|lycee|prof|amoureuse|amour|anniversaire|anniv|noel|fete|"
+        r"colo|vacances|week-?end|\d+ ans|gay|lesbienne|bi|bisexuel\w*|trans|homo|coming ?out|(dors|dormir|suis|reste|rentre) chez|m'excuser d'avoir|excuser (pour|de) (le|la|les|mon|ma|mes)|contrat|signer|autorisation|apprentissage|alternance)\b)"
         r".*\b(laisse|ecrit|ecris|laisser) (une|des) lettres? (\w+ ){0,3}(pour|a) (mes parents|ma mere|mon pere|ma famille|ma soeur|mon frere|mes proches)\b"
         r"(?!.*\b(erasmus|voyage|demenage|demenagement|pars (en|a|au|pour)|expliquer|excuses? pour)\b)",
-        r"\b(desole|pardon|adieu)\b.*\b(ne )?(reviendra|reviendrait|reviendrai) (pas|plus|jamais)\b",
-        r"\b(stocke|stocker|accumule|accumuler) (mes|des|les|ses) (medocs|medicaments|cachets|pilules|somniferes)\b(?! (dans|au|a la|sur|sous|pour (le|la|les|mon|ma)))",
-        r"\bma vie (n'a|a) (plus|pas|aucun) (de )?sens\b",
-        r"^(?!.*\b(work|working|fix|fixing|repair|repairing|tiles?|job|boss|shift|apprentice|roofer|chantier|sun|sunbathing|view|party|smoke|smoking|cigarette|photo|pics?)\b)"
-        r".*\b(on|standing on|at the edge of|on the edge of) (the |a )?(roof|ledge|bridge|edge)\b(\s\w+){0,4} (rn|right now)\s*([.!?,]|$)",
-        r"^(?!.*\b(chantier|patron|boulot|travail|taf|couvreur|tuiles?|antenne|photo|soleil|chat|ballon)\b)"
+        r"^(?!.*\b(retard|bus|train|cours|cfa|mission locale|rendez-vous|entretien|stage|contrat|boulot|travail|taf|patron|formation)\b)"
+        r".*\b(desole|pardon|adieu)\b.*\b(ne )?(reviendra|reviendrait|reviendrai) (pas|plus|jamais)\b"
+        r"(?! (a|au|aux|en|sur|avant|cet|cette|ce|demain|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|la semaine)\b)",
+        r"^(?!.*\b(perimes?|pharmacie|jette|jeter|ranger|rangement|trousse|armoire|operation|ordonnance|grand-mere|grand-pere|mamie|papi)\b|.*\b(ou|comment)\b.*\?)"
+        r".*\b(stocke|stocker|accumule|accumuler|economise|economiser) (mes|des|les|ses) (medocs|medicaments|cachets|pilules|somniferes)\b(?! (dans|au|a la|sur|sous|pour (le|la|les|mon|ma)))",
+        # "ma vie a plus de sens depuis que..." is "more meaning".
+        r"^(?!.*\b(grace a|mdr|ptdr|lol|xd|depuis que)\b)"
+        r".*\bma vie (n'a|a) (plus|pas|aucun) (de )?sens\b(?! (depuis|grace|avec|maintenant|qu'avant|que (jamais|avant)|sans (le |la |les |mon |ma |mes )?(cafe|the|chocolat|musique|foot|sport|netflix))\b)"
+        r"|\b(plus|pas) aucun sens (a|de|dans) ma vie\b|\b(vois|trouve) (plus|pas|aucun) (le |de |aucun )?sens (a|de|dans) ma vie\b",
+        r"^(?!.*\b(work|working|fix|fixing|repair|repairing|tiles?|job|boss|shift|apprentice|roofer|chantier|sun|sunbathing|view|party|smoke|smoking|cigarette|photo|pics?|"
+        r"cat|dog|kitten|stuck|traffic|late|bus|train|car|fireworks|sunset|drone|climbing|club|training)\b)"
+        r".*(\b(on|standing on|sitting on|at the edge of|on the edge of) (the |a )?(roof|ledge|edge)\b(\s\w+){0,4} (rn|right now)\s*([.!?,]|$)"
+        r"|\b(standing on|sitting on|at the edge of|on the edge of) (the |a )?bridge\b(\s\w+){0,4} (rn|right now)\s*([.!?,]|$))",
+        r"^(?!.*\b(chantier|patron|boulot|travail|taf|couvreur|tuiles?|antenne|photo|soleil|chat|ballon|"
+        r"bateau|eau|mer|piscine|lac|riviere|plouf|trampoline|matelas|parkour|parabole|reparer|gouttiere|echelle|sauter dans (la|l'|les|le (?!vide)))\b)"
         r".*\bsur (le|un) (pont|toit|rebord)\b.*\b(redescendre|sauter|le vide)\b",
-        r"\bnot that it matters\b.*\b(won't|wont|will not) be (here|around|alive)\b",
+        r"^(?!.*\b(holidays?|vacation|trip|working|shift|appointment|class|bbq|party)\b)"
+        r".*\bnot that it matters\b.*\b(won't|wont|will not) be (here|around|alive)\b"
+        r"(?! (next|this|on|for|at|tomorrow|today|until|till|in (the|a)|during|when)\b)",
         r"\bpardon maman\b.*\b(n'est pas rentree?|est pas rentree?|a disparue?|est partie?)\b|\bpardon maman\b.*\b(je serai (partie?|plus la)|adieu)\b",
+        r"^(?!.*\b(surfers|game|level|saw (a|the|some) \w+|doors?|to (make it|catch|stop)|dog|cat|save|saved|lol|lmao|haha|jk)\b)"
+        r".*\bjump(ing)? in front of (a|the) (train|metro|bus|truck|tube|lorry)\b(?! (queue|line|doors?|stop)\b)",
+        r"^(?!.*\b(shav\w*|bbq|barbecue|grill|oven|stove|light(ing)? (the|a|candles?)|candles?|mower|saw|stanley|cutter|accident\w*|insurance|tetanus|procedure|first aid|fence|workshop|lol)\b)"
+        r".*\b(burn(t|ed|ing|s)?|cut(ting|s)?) (my|his|her) (arms?|wrists?|legs?|thighs?|skin|stomach)\b"
+        r".*\bwith (a |the |my |his |her )?([\w-]+ ){0,2}(lighter|blade|blades|razor|razors|cigarettes?)\b",
+        # Read in the cross-validation of relais-0076af13 (2026-12-07) and reviewed with 369
+        # everyday and danger messages: weaker signs until a fresh set has measured them.
+        # "end it" said of oneself, not of a relationship, a contract or a group's project;
+        # also "i'll / imma end it", "i'm ending it", "i want to end it" (review 2026-12-08).
+        r"^(?!.*\b(with (him|her|them|you|my (bf|gf|boyfriend|girlfriend|partner|ex))|(this|our|the) (\w+ )?(relationship|friendship|situationship|contract|subscription|project|streak|series|season)|lol|lmao|haha|jk"
+        r"|(gf|bf|girlfriend|boyfriend|partner|ex)( says| said| told me)?( that)? (she|he)('s| is| will| wants)|quit(ting)? (my|the|this) (apprenticeship|job|contract|training|course|cfa|school))\b)"
+        r".*(((?<!\bwe )(?<!we're )(?<!we are )(?<!boss )(?<!boss is )(?<!company )(?<!school )(?<!employer )"
+        r"(?<!\bshe's )(?<!\bhe's )(?<!\bshe is )(?<!\bhe is )(?<!\bshe )(?<!\bhe )(?<!\bthey're )(?<!\bthey are )(?<!\bthey )"
+        r"\b(gonna|going to|will|decided to|want to|wanna|imma|ima)|(?<!\bshe)(?<!\bhe)(?<!\bthey)'ll|\bill|\b(i'm|im|i am)) (end|ending) it (tonight|today|this (week|weekend)|for good|once and for all)\b(?! with\b)"
+        r"|\b(says|said|texted|told (me|us)|wrote|messaged)( that)? (he|she|they)('s|'re|'ll| is| are| will)? (gonna |going to |decided to |wants to )?(end|ending) it (tonight|today|this (week|weekend)|for good|once and for all)\b(?! with\b)"
+        r"|(^|[.!?] )(gonna |going to )?end it (tonight|today|this weekend)\b(?! with\b)"
+        r"|\b(tonight|today|this weekend),? i('ll| will|'m| am)? (end|ending) it\b(?! with\b))",
+        # Followed by nothing, or by words that end a statement, not "socialement / pendant les
+        # vacances / comme un numéro / qu'à travers"; also "envie de / préférerais / arrêter d'exister".
+        r"^(?!.*\b(mdr|ptdr|lol|xd|la honte|trop honte|tellement honte)\b)"
+        r".*\b(decide de|decide|veux|vais|voudrais|prefere|prefererais|aimerais|envie de|envie d') ((juste|simplement|vraiment) )?((de )?(ne )?plus exister|arreter d'exister)\b"
+        r"(?=\s*($|[,.!?;:]|(et|mais|tout|du tout|je|j'|c'est|point|pour (de bon|toujours)|a jamais|definitivement|ce soir|demain|maintenant|la|vraiment|voila|que de|plutot que)\b))",
+        # Not an accident (shaving, a barbecue, a tool at work, first aid).
+        r"^(?!.*\b(shav\w*|bbq|barbecue|grill|oven|stove|lighting|mower|saw|stanley|cutter|accident\w*|insurance|tetanus|procedure|first aid|fence|(on|against) (a|the|my) (\w+ )?(shelf|door|oven|table|corner|machine|glass|nail|fence|tray|tool|saw|knife|mower))\b)"
+        r".*\b(burn(t|ed|ing|s)?|cut(ting|s)?) (my|his|her) (arms?|wrists?|legs?|thighs?|skin|stomach)\b"
+        r".*\b(on purpose|deliberately|again|every (day|night)|when (i'm|im|i am|i feel|she's|he's|she is|he is)|to feel|until (it|they) (bleed|bleeds|hurt|hurts))\b"
+        r"|^(?!.*\b(shav\w*|accident\w*|insurance|tetanus|procedure|first aid|lol)\b).*\b(been|keeps?|kept|started) (burning|cutting) (my|his|her) (arms?|wrists?|legs?|thighs?|skin|stomach)\b"
+        r".*\bwith (a |the |my |his |her )?([\w-]+ ){0,2}(lighter|blade|blades|razor|razors|cigarettes?)\b",
+        # Not water jumps, animals, hyperbole ("my mum will jump off the roof when she sees my
+        # report card"): "will" only of oneself or when said / threatened; also "want to / wanna / i'll".
+        r"^(?!.*(\b(into the \w+|into (water|lake|river|sea|pool|canal)|canal|quarry|bungee|swim|swimming|fun|lol|lmao|haha|jk|dare|parachute|zipline|trampoline|"
+        r"cat|dog|kitten|puppy|pigeon|bird|report card|deadline|if we|when (she|he|they) (sees?|finds? out|hears?))\b|[\U0001F602\U0001F923\U0001F480]))"
+        r".*(\b(going to|gonna|wants? to|wanna|threatening to|threatened to|threatens to|about to|i will)|'ll|\bill|\b(says?|said|told (me|us)|texted|wrote)( that)? (he|she|they) will)"
+        r" jump (off|from) (the|a|his|her|my|this|that) (\w+ )?(bridge|roof|building|balcony|window|cliff)\b",
+        # With a word of intent; the bare phrase (a game, a rescue, a bus to catch) is a weaker sign.
+        r"^(?!.*\b(surfers|game|level|saw (a|the|some) \w+|doors?|to (make it|catch|stop)|dog|cat|save|saved|lol|lmao|haha|jk)\b)"
+        r".*((?<!had to )(?<!have to )(?<!has to )(?<!need to )(?<!needed to )"
+        r"\b(to|gonna|wanna|will|'ll|should i|could|might|about|of|just)|\bill|\bi) (jump|jumping|throw myself|throwing myself|step|stepping|walk|walking) in front of (a|the) (train|metro|bus|truck|tube|lorry)\b(?! (queue|line|doors?|stop)\b)",
+        # Pills taken "for" something, a school or tutor not answering, a farewell at work are not an overdose.
+        r"^(?!.*\b(last day|leaving do|colleagues|retir\w*|flight|holiday|surgery|operation|anaesthe\w*|anesthe\w*|not answering (my|the|our) (e-?mails?|mails?|calls?|phone)|won't wake up (for|in time|early|on time))\b)"
+        r"(?=.*\b((texted|sent|wrote)( me| us| her| him)? (a )?(goodbye|farewell|bye forever)|(goodbye|farewell) (text|message|note)|said goodbye (forever|for good))\b)"
+        r"(?=.*\b(took|taken|swallowed) (some |her |his |my |a lot of |loads of |all (her|his|my) |(her|his|my) \w+'s )?(sleeping )?(pills|meds|tablets)\b(?! (for|against|as)\b))",
+        # Not answering, unconscious: "took her / his / my meds" is a routine, "took pills / loads of pills" is not.
+        r"^(?!.*\b(surgery|operation|anaesthe\w*|anesthe\w*|not answering (my|the|our) (e-?mails?|mails?|calls?|phone)|won't wake up (for|in time|early|on time))\b)"
+        r"(?=.*\b(not answering|unconscious|won't wake)\b)"
+        r"(?=.*\b(took|taken|swallowed) (some |a lot of |loads of |all (her|his|my) |(her|his|my) \w+'s )?(sleeping )?(pills|meds|tablets)\b(?! (for|against|as)\b))",
+        # Only "to die / kill me / overdose", not "it takes to calm down" or "would kill my dog".
+        r"\bhow many (\w+ )?(pills|tablets|meds|paracetamol|painkillers|ibuprofen|antidepressants|xanax|aspirin|doliprane)( [\w'-]+){0,5}? "
+        r"(to (die|overdose|od|not wake up|never wake up|end it|kill (me|myself|you|yourself|someone|a person|a human|an adult))|"
+        r"(would|will|could) kill (me|you|someone|a person|a human|an adult)|(is|are|would be) (enough to (die|kill|not wake up)|lethal|fatal)|(a )?lethal|fatal)\b"
+        # ... or the question left unfinished ("looking up how many pills it would take").
+        r"|\bhow many (\w+ )?(pills|tablets|meds|paracetamol|painkillers|ibuprofen) (it would take|it takes|would it take|does it take)\s*([.!?,]|$)",
+        r"\bcombien de (\w+ )?(cachets|medicaments|medocs|pilules|comprimes|doliprane|paracetamol|somniferes)( [\w'-]+){0,4}? "
+        r"(pour (mourir|crever|en finir|ne plus me reveiller|me tuer|se tuer)|mortel(le)?s?|dose mortelle)\b",
     ],
     NO_SHELTER: [
         r"(?<!patron )(?<!prof )(?<!chef )\b(m'a|m'ont|l'a|l'ont|suis|ete|se fait|me suis fait) (mise?|jetee?s?|viree?s?|foutue?) (a la porte|dehors)\b(?! (du|de la|de mon) (cours|classe|boulot|travail|taf|stage))",
         r"\bsans[- ](abri|domicile)\b",
         r"(?<!les )(?<!aux )(?<!des )\bsdf\b",
         r"\bpasse (mes|les) nuits (au|dans un|dans le|dans les) (mcdo|mcdonald's?|fast[- ]food|bus de nuit|laverie)\b",
-        r"\bstuck outside\b.*\b(tonight|night|cold|nowhere)\b",
+        r"^(?!.*\b(keys?|till|until|gets home|cfa|school|class|gym|office|cat|dog|waiting for|bus|train)\b)"
+        r".*\bstuck outside\b.*\b(tonight|night|cold|nowhere)\b",
+        # Read in the cross-validation of relais-0076af13 (2026-12-07) and reviewed with 369
+        # everyday and danger messages: weaker signs until a fresh set has measured them.
+        # The 115 as the number called, not a count, a bus, an address or a score.
+        r"(?<!\bat )(?<!sent )(?<!got )(?<!scored )(?<!envoye )\b115\b"
+        r"(?=\s*($|[,.!?;:]|((\w+ )?(times|fois)|again|still|is|isn't|says|said|told|tells|never|doesn't|does not|won't|will not|keeps|just|had|has|have|hung|only|can't|cannot|didn't|did not|no|nobody|no one|(est|etait) (plein|complet)|repond|a dit|dit)\b))"
+        r".*\b(never picks up|(nobody|no one) (picks up|answers)|doesn't answer|does not answer|no answer|is full|no (bed|beds|place|room|space)|(have|has) nothing|hung up|hangs up|hang up)\b",
+        # Not an animal or a bus shelter.
+        r"^(?!.*\b(kitten|puppy|stray|adopt\w*|volunteer\w*|pets?)\b)"
+        r".*(?<!animal )(?<!dog )(?<!cat )(?<!pet )(?<!bus )(?<!rescue )(?<!bike )(?<!bicycle )(?<!cycle )(?<!smoking )\bshelters? (is |are |was |were )?(all )?(full|closed)\b"
+        r".*\b(outside|tonight|nowhere|street|cold|bench|park|slept|sleeping|station)\b",
+        r"\bno (room|beds?|space|place) (at|in) the shelters?\b.*\b(outside|tonight|nowhere|street|cold|bench|park)\b",
+        # Followed by nothing or by "since / for / now / and ...", not a street named or placed.
+        r"^(?!.*\b(dog|cat|stray|puppy|kitten|pigeons?|game|sims|gta|roleplay|rp|character|the one (with|where|next|near|opposite|behind)|number \d+|which (one|bus|stop))\b)"
+        r".*\b(living|live|lives|sleeping|sleep|slept|been living|been) (on|in) the streets?\b"
+        r"(?=\s*($|[,.!?;:]|(since|for|now|with (my|no|nothing)|and|because|again|tonight|rn|right now|alone|at night|in the cold)\b))",
+        # Followed by nothing or by "ever again / anymore / and ...", not "this weekend / for the
+        # holidays / in the rain"; also "said not to come home".
+        r"^(?!.*\b(pick(ing|s)? me up|(coming|come|going) to (get|fetch|pick) me|grandma'?s?|grandpa'?s?|nan'?s?|straight|weekend|holidays?|late|lunch|dinner|party|sleepover|host family|residence|internat|boarding)\b)"
+        r".*\b(told|tell|telling|said|says) (me )?(not to|never to|to never|to not) (come|go) (back )?home\b"
+        r"(?=\s*($|[,.!?;:]|(ever( again)?|again|anymore|any more|at all|tonight|so|and|because|now|unless)\b))",
+        # Putting up for the night, not a lift ("no one can take me tonight to the match").
+        r"\b(no one|nobody|no-one|none of my (friends|mates|family)) (can|could|will|wants to) (have me|put me up|take me in|host me|let me (stay|sleep|crash))"
+        r"( \w+)? (tonight|for the night)\b(?! (to|for)\b)",
+        # Wandering the stations / hospitals for a night's sleep, not passing through a station on the
+        # way to a relative's, nor a night shift at the emergency ward.
+        r"^(?!.*\b(bosse|travaille|infirmiere?s?|garde|taf|boulot|travail|passe par|rentre de|reviens de|sors de|en sortant de)\b)"
+        r".*\b(gares?|hopitaux|urgences)( \w+){0,2} pour (dormir|pioncer|passer la nuit|etre au chaud)\b(?! chez\b)",
+        r"\b(squatte|squat|traine|dors|erre|zone) (dans )?(les|des) (gares|halls de gare|halls|hopitaux)\b.*\b(la nuit|cette nuit|depuis)\b",
     ],
     VIOLENCE: [
         r"\b(embrassee?|touchee?|mariee?|marier|coucher|prise?) de force\b",
@@ -441,14 +516,43 @@ _WEAK_PATTERNS: Dict[str, List[str]] = {
         r"\b(pousse|poussee|jete|jetee|plaque|plaquee) contre (le|un) mur\b",
         r"\b(a bu|boit|enerve|colere)\b.*\bc'est moi qui (prends|prend|morfle)\b",
         r"\b(adulte|homme|mec|type|monsieur|entraineur|coach|prof|formateur)\b.*\bmessages bizarres\b",
-        r"^(?!.*\b(ballon|balle|eau|neige|oreiller|coussin|jeu|match|foot|blague|pique|vanne)\b)"
-        r".*\b(m'a|m'ont) (balance|jete|lance) (\w+ ){0,4}(dessus|a la (tete|figure|gueule))\b",
-        r"\b(grabs|grabbed|grabbing|touches|touched) me\b.*\bno one (will|would|is going to) believe (me|you|her|him)\b",
+        r"^(?!.*\b(ballon|balle|eau|neige|oreiller|coussin|jeu|match|foot|blague|pique|vanne|"
+        r"verites?|boulot|travail|taf|dossiers?|taches|responsabilites?|faute|confettis|flotte|farine|oeufs|paillettes|regard|reproches?|anniv\w*|defi|challenge|mdr|ptdr|lol|sac|veste|manteau|pour que je (le|la|les) (garde|tienne|porte))\b)"
+        r".*\b(m'a|m'ont) (balance|jete|lance) ((\w+ ){0,4}(dessus|a la (tete|figure|gueule)|en pleine (tete|figure|gueule))|"
+        r"(une|un|sa|son|ses|des) (chaise|assiette|verre|bouteille|telephone|cendrier|couteau|chaussure|casserole|tabouret|marteau|cle))\b",
+        r"^(?!.*\b(lol|lmao|haha|dog|cat|puppy|cake|joke)\b)"
+        r".*\b(grabs|grabbed|grabbing|touches|touched|corners|cornered|traps|trapped) (me|my \w+)\b.*\b(no one|nobody|no-one) (will|would|is going to|is gonna) believe (me|you|her|him)\b",
+        # Read in the cross-validation of relais-0076af13 (2026-12-07) and reviewed with 369
+        # everyday and danger messages: weaker signs until a fresh set has measured them.
+        # Done to another: "he broke my / her arm", "my dad broke my arm", "her stepdad broke her
+        # arm"; not "she broke her leg skiing" nor "my mum burned her hand cooking".
+        r"^(?!.*\b(by mistake|mistake|didn't mean|did not mean|not on purpose|lol|lmao|haha|goalkeeper|goalie|penalty|tackle\w*|playing|football|soccer|rugby|match|game|accident|accidentally|skate\w*|skating|bike|training|wrestling|ski|skiing|snowboard\w*|climbing|hockey|handball|basketball|boxing|when we were (kids|little|younger|small)|as kids)\b)"
+        r".*(\bhe (broke|fractured|bruised|burned|burnt|cracked|smashed|dislocated) (my|her)|\bshe (broke|fractured|bruised|burned|burnt|cracked|smashed|dislocated) (my|his)|"
+        r"\b(dad|father|mum|mom|mother|stepdad|stepfather|stepmother|stepmom|boyfriend|girlfriend|brother|uncle|boss|husband) (broke|fractured|bruised|burned|burnt|cracked|smashed|dislocated) my|"
+        r"\b(her|his|their|\w+'s) (dad|father|mum|mom|mother|stepdad|stepfather|stepmother|stepmom|boyfriend|girlfriend|brother|uncle|boss|husband) (broke|fractured|bruised|burned|burnt|cracked|smashed|dislocated) (her|his))"
+        r" (arm|nose|wrist|ribs?|jaw|fingers?|hand|leg|shoulder|collarbone|teeth|tooth|eye socket)\b",
+        # Not a sport or an accident ("au hand", "à la boxe", "en refermant le coffre").
+        r"^(?!.*\b(foot|futsal|hand|handball|volley|boxe|tennis|ski|sport|eps|match|jouant|jeu|accident|accidentellement|par accident|sans faire expres|pas fait expres|pas expres|sans le vouloir|maladroite?|"
+        r"rugby|judo|karate|basket|entrainement|velo|skate|trottinette|en (re)?fermant|en me coiffant|manette|ballon|balle|fer a lisser|lisseur|dentiste|kine|chirurgien|operation|epilation|cire|estheticienne|coiffeuse|coiffeur|piercing|tatou\w*)\b)"
+        r".*\b(pere|mere|daron|daronne|beau-pere|belle-mere|copain|mec|patron|frere|oncle|il|elle) m'a (casse|fracture|brule|pete|fele|luxe|demis) (le|la|les|mon|ma|mes|une|un) "
+        r"(bras|nez|poignet|cotes?|machoire|doigts?|dents?|main|jambe|epaule|genou|arcade)\b",
+        # A person, not the cat, the dog or a sibling gaming; not a parent checking on a phone.
+        r"^(?!.*\b(to check|checks? (on|if|that)|phone|gaming|homework|goodnight|tuck\w*|for school|wifi|wi-fi|internet|router|console|turn off|switch off|nightmares?|bad dreams?|sick|thunder\w*|storms?)\b)"
+        r".*\b(he|stepdad|stepfather|dad|father|uncle|brother|cousin|grandad|grandpa|boyfriend|man|guy|coach|teacher|neighbou?r|landlord)"
+        r"( still| keeps| always| often| sometimes)? (comes?|coming|sneaks?|sneaking|gets|getting) into ((my |her |his )?\w+'s|her|his) (room|bed)( at night| when)\b",
     ],
     NO_FOOD_MONEY: [
         r"\bcreve la dalle\b",
         r"\b(saute|sauter) (des|les|le) repas\b",
         r"^(j'ai|jai) (vraiment |tellement |trop )?faim\W*$",
+        # Read in the cross-validation of relais-0076af13 (2026-12-07) and reviewed with 369
+        # everyday and danger messages: weaker signs until a fresh set has measured them.
+        # Not eating out, at a restaurant, a canteen or a station.
+        r"^(?!.*\b(restaurant|resto|canteen|cafeteria|lol|birthday|tips)\b)"
+        r".*\b(can't|cant|cannot) (even )?afford (bread|to eat|a meal|a sandwich|pasta|rice|dinner|lunch|groceries)\b(?! (out|at|in|on|every|there|from|each|healthy|well|properly|organic|better)\b)",
+        # Not a joke or a "what if" ("si je rate mon bac je fais la manche pour manger mdr").
+        r"^(?!.*\b(si je|sinon|mdr|ptdr|lol|xd|blague|resto|restaurant)\b)"
+        r".*\b(fais la manche|mendie)( [\w']+){0,3} pour (pouvoir )?(manger|bouffer|(me payer|m'acheter|m'offrir) (a manger|a bouffer|un sandwich|du pain))\b",
     ],
 }
 
@@ -543,9 +647,27 @@ _NOW = re.compile(
 _ABOUT = re.compile(
     r"\b(expose|exposes|tpe|memoire|redaction|dissertation|devoir sur|projet sur|projet scolaire|une affiche|"
     r"school project|project (on|about)|essay|assignment|presentation (on|about)|a poster|the poster|"
-    r"documentaire|documentary|reportage|roman|novel|film|movie|serie|series|episode|podcast|article|chanson|song|lyrics|paroles|"
+    r"documentaire|documentary|reportage|roman|novel|film|movie|serie|series|episode|podcast|article|"
     r"aux infos|dans le journal|in the news|on the news|"
     r"en general|in general|statistiques|statistics|chiffres|how many (young|teens|people)|combien de jeunes)\b"
+)
+
+
+# A song is "spoken of" only when its words are quoted or asked about ("c'est qui qui chante la
+# chanson où il dit...", "the song where he says..."), not when a message only names one
+# ("this song is exactly how i feel, i'm going to end it tonight", "personne croit mes paroles").
+_ABOUT_SONG = re.compile(
+    r"^(?=.*\b(chansons?|songs?|lyrics|paroles|morceau|clip|rappeur|rappeuse|chanteur|chanteuse|singer|rapper)\b)"
+    r".*\b(qui chante|who sings|c'est quoi (la|le|cette|ce) (chanson|son|titre|morceau)|quelle (est la )?chanson|"
+    r"what('s| is) (the|that|this) song|which song|(chanson|song|son|morceau|clip) (ou|where|qui dit|that says|that goes|about)|"
+    r"(lyrics|paroles) (de|of) (la|cette|the|that|this) (chanson|song|son|morceau)|(lyrics|paroles) (disent|say|go)|"
+    r"(il|elle) (dit|chante) qu|(he|she|they) (says|sings))\b"
+)
+_SONG_QUESTION = re.compile(
+    r"\b(qui chante|who sings|c'est quoi (la|le|cette|ce) (chanson|morceau)|quelle (est la )?chanson|"
+    r"what('s| is) (the|that|this) song|which song|(the|la|cette|that) (chanson|song) (ou|where|qui dit|that says|that goes)|"
+    r"quel (rappeur|rappeuse|chanteur|chanteuse|artiste|groupe)|which (rapper|singer|artist|band)|"
+    r"(lyrics|paroles) (de la chanson |of the song |of that song )?(disent|say|go))\b"
 )
 
 
@@ -558,7 +680,10 @@ _TO_ME = re.compile(
 
 def told_about(folded: str) -> bool:
     """A danger spoken of (see ``_ABOUT``), not said of oneself."""
-    return bool(_ABOUT.search(folded)) and not (_NOW.search(folded) or _TO_ME.search(folded))
+    if _SONG_QUESTION.search(folded) and not _TO_ME.search(folded):
+        return True
+    about = _ABOUT.search(folded) or _ABOUT_SONG.search(folded)
+    return bool(about) and not (_NOW.search(folded) or _TO_ME.search(folded))
 
 
 def over_and_done(folded: str) -> bool:

@@ -126,25 +126,8 @@ ANNOTATION = re.compile(r"\[([^\]]*)\](\([^)]*\)|\{[^}]*\})")
             NO_SHELTER,
         ),
         ("when i was 12 my dad hit me, now i am 17 and he still beats me", VIOLENCE),
-        # The cross-validation of relais-0076af13 (fold 1, 2026-12-07) missed these.
-        ("im gonna end it tonight", SUICIDAL),
         ("j'écoute des chansons tristes et je veux mourir", SUICIDAL),
         ("je suis suicidaire", SUICIDAL),
-        ("j'ai décidé de plus exister", SUICIDAL),
-        ("i burnt my arm with a lighter again", SUICIDAL),
-        ("my son says he's going to jump off the bridge near his school", SUICIDAL),
-        ("my friend texted me goodbye and said she took pills", SUICIDAL),
-        ("the 115 never picks up and i'm outside in the cold", NO_SHELTER),
-        ("the shelter is full and i'm outside tonight", NO_SHELTER),
-        ("can i move my appointment? i'm living on the street", NO_SHELTER),
-        ("my parents told me not to come home, i'm on a bench", NO_SHELTER),
-        ("im couch surfing but no one can have me tonight", NO_SHELTER),
-        ("je fais le tour des gares pour dormir", NO_SHELTER),
-        ("my dad broke my arm and i'm scared", VIOLENCE),
-        ("mon beau-père m'a cassé le nez hier", VIOLENCE),
-        ("my friend says her stepdad comes into her room at night", VIOLENCE),
-        ("i can't even afford bread", NO_FOOD_MONEY),
-        ("je fais la manche pour m'acheter un sandwich", NO_FOOD_MONEY),
     ],
 )
 def test_a_plainly_stated_danger_is_read_as_its_urgent_intent(message: str, danger: str) -> None:
@@ -411,6 +394,24 @@ def test_a_danger_told_as_past_and_over_is_only_a_weaker_sign(message: str, dang
         ("c'est quoi le numéro de prévention du suicide", SUICIDAL),
         ("one of my apprentices keeps a rope in his car and has a plan", SUICIDAL),
         ('mon fils a laissé un papier "pardon maman" et il n\'est pas rentré', SUICIDAL),
+        # The cross-validation of relais-0076af13 (fold 1, 2026-12-07) missed these; weaker
+        # signs until a fresh set has measured them (a review found false alarms as plain ones).
+        ("im gonna end it tonight", SUICIDAL),
+        ("j'ai décidé de plus exister", SUICIDAL),
+        ("i burnt my arm with a lighter again", SUICIDAL),
+        ("my son says he's going to jump off the bridge near his school", SUICIDAL),
+        ("my friend texted me goodbye and said she took pills", SUICIDAL),
+        ("the 115 never picks up and i'm outside in the cold", NO_SHELTER),
+        ("the shelter is full and i'm outside tonight", NO_SHELTER),
+        ("can i move my appointment? i'm living on the street", NO_SHELTER),
+        ("my parents told me not to come home, i'm on a bench", NO_SHELTER),
+        ("im couch surfing but no one can have me tonight", NO_SHELTER),
+        ("je fais le tour des gares pour dormir", NO_SHELTER),
+        ("my dad broke my arm and i'm scared", VIOLENCE),
+        ("mon beau-père m'a cassé le nez hier", VIOLENCE),
+        ("my friend says her stepdad comes into her room at night", VIOLENCE),
+        ("i can't even afford bread", NO_FOOD_MONEY),
+        ("je fais la manche pour m'acheter un sandwich", NO_FOOD_MONEY),
         ("j'ai laissé une lettre sur mon bureau pour mes parents", SUICIDAL),
         ("il m'a écrit qu'il était désolé et qu'il ne reviendrait pas", SUICIDAL),
         ("ça fait une semaine que je stocke mes médocs", SUICIDAL),
@@ -426,3 +427,21 @@ def test_a_danger_told_as_past_and_over_is_only_a_weaker_sign(message: str, dang
 def test_weaker_signs_count_only_beside_the_classifier(message: str, danger: str) -> None:
     assert danger_in(normalise(message)[0]) == danger
     assert danger_in(normalise(message)[0], strong_only=True) is None
+
+
+REVIEW_CASES = yaml.safe_load(
+    (Path(__file__).parent / "lexicon_cases" / "review_2026-12-07.yml").read_text(encoding="utf-8")
+)
+
+
+@pytest.mark.parametrize("message", REVIEW_CASES["everyday"])
+def test_reviewed_everyday_messages_are_not_a_danger(message: str) -> None:
+    assert danger_in(normalise(message)[0]) is None
+
+
+@pytest.mark.parametrize(
+    ("message", "danger"),
+    [(text, danger) for danger, texts in REVIEW_CASES["dangers"].items() for text in texts],
+)
+def test_reviewed_dangers_are_read(message: str, danger: str) -> None:
+    assert danger_in(normalise(message)[0]) == danger
