@@ -70,6 +70,31 @@ async def test_unclear_message_that_may_mean_danger_is_asked_about() -> None:
     assert messages[0]["danger_payload"] == "/urgent_no_shelter"
 
 
+async def test_a_danger_spread_over_two_urgent_intents_is_asked_about_as_the_likelier() -> None:
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.4},
+        {"name": "faq", "confidence": 0.3},
+        {"name": "urgent_violence", "confidence": 0.07},
+        {"name": "urgent_no_shelter", "confidence": 0.09},
+    ]
+    snapshot = tracker([user_event("nlu_fallback", "il m'a foutu dehors en me cognant", ranking)])
+    messages, _ = await run(ActionHandleFallback(), snapshot)
+    assert messages[0]["response"] == "utter_check_danger"
+    assert messages[0]["danger_payload"] == "/urgent_no_shelter"
+
+
+async def test_a_faint_urgent_reading_is_not_asked_about() -> None:
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.4},
+        {"name": "faq", "confidence": 0.3},
+        {"name": "urgent_violence", "confidence": 0.06},
+        {"name": "urgent_no_shelter", "confidence": 0.05},
+    ]
+    snapshot = tracker([user_event("nlu_fallback", "c'est quoi le truc", ranking)])
+    messages, _ = await run(ActionHandleFallback(), snapshot)
+    assert messages[0]["response"] == "utter_default"
+
+
 async def test_session_starts_in_the_language_the_gateway_sent() -> None:
     snapshot = tracker([], slots={"session_started_metadata": {"locale": "en"}, "register": "tu"})
     _, events = await run(ActionSessionStart(), snapshot)
