@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -70,29 +71,28 @@ async def test_unclear_message_that_may_mean_danger_is_asked_about() -> None:
     assert messages[0]["danger_payload"] == "/urgent_no_shelter"
 
 
-async def test_a_danger_spread_over_two_urgent_intents_is_asked_about_as_the_likelier() -> None:
+@pytest.mark.parametrize(
+    ("violence", "no_shelter", "response", "payload"),
+    [
+        # Spread over two urgent intents: still a danger, asked as the likelier one.
+        (0.07, 0.09, "utter_check_danger", "/urgent_no_shelter"),
+        # Faint together: not asked.
+        (0.06, 0.05, "utter_default", None),
+    ],
+)
+async def test_urgent_intents_are_summed_before_asking_about_a_danger(
+    violence: float, no_shelter: float, response: str, payload: str | None
+) -> None:
     ranking = [
         {"name": "nlu_fallback", "confidence": 0.4},
         {"name": "faq", "confidence": 0.3},
-        {"name": "urgent_violence", "confidence": 0.07},
-        {"name": "urgent_no_shelter", "confidence": 0.09},
+        {"name": "urgent_violence", "confidence": violence},
+        {"name": "urgent_no_shelter", "confidence": no_shelter},
     ]
     snapshot = tracker([user_event("nlu_fallback", "il m'a foutu dehors en me cognant", ranking)])
     messages, _ = await run(ActionHandleFallback(), snapshot)
-    assert messages[0]["response"] == "utter_check_danger"
-    assert messages[0]["danger_payload"] == "/urgent_no_shelter"
-
-
-async def test_a_faint_urgent_reading_is_not_asked_about() -> None:
-    ranking = [
-        {"name": "nlu_fallback", "confidence": 0.4},
-        {"name": "faq", "confidence": 0.3},
-        {"name": "urgent_violence", "confidence": 0.06},
-        {"name": "urgent_no_shelter", "confidence": 0.05},
-    ]
-    snapshot = tracker([user_event("nlu_fallback", "c'est quoi le truc", ranking)])
-    messages, _ = await run(ActionHandleFallback(), snapshot)
-    assert messages[0]["response"] == "utter_default"
+    assert messages[0]["response"] == response
+    assert messages[0].get("danger_payload") == payload
 
 
 async def test_session_starts_in_the_language_the_gateway_sent() -> None:
