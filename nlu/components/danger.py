@@ -427,7 +427,7 @@ _WEAK_PATTERNS: Dict[str, List[str]] = {
         # Read in the cross-validation of relais-0076af13 (2026-12-07) and reviewed with 369
         # everyday and danger messages: weaker signs until a fresh set has measured them.
         # "end it" said of oneself, not of a relationship, a contract or a group's project;
-        # also "i'll / imma end it", "i'm ending it", "i want to end it" (review 2026-12-08).
+        # also "i'll / imma end it", "i'm ending it", "i want to end it" (review 2026-12-07).
         r"^(?!.*\b(with (him|her|them|you|my (bf|gf|boyfriend|girlfriend|partner|ex))|(this|our|the) (\w+ )?(relationship|friendship|situationship|contract|subscription|project|streak|series|season)|lol|lmao|haha|jk"
         r"|(gf|bf|girlfriend|boyfriend|partner|ex)( says| said| told me)?( that)? (she|he)('s| is| will| wants)|quit(ting)? (my|the|this) (apprenticeship|job|contract|training|course|cfa|school))\b)"
         r".*(((?<!\bwe )(?<!we're )(?<!we are )(?<!boss )(?<!boss is )(?<!company )(?<!school )(?<!employer )"
