@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Dict, List, Optional, Pattern, Set, Tuple
 
 SUICIDAL = "urgent_suicidal_thoughts"
@@ -679,7 +680,8 @@ _TO_ME = re.compile(
 
 
 def told_about(folded: str) -> bool:
-    """A danger spoken of (see ``_ABOUT``), not said of oneself."""
+    """A danger spoken of (see ``_ABOUT``, ``_ABOUT_SONG``), not said of oneself. A question
+    about a song (``_SONG_QUESTION``) is spoken of even when the lyrics quoted are in the present."""
     if _SONG_QUESTION.search(folded) and not _TO_ME.search(folded):
         return True
     about = _ABOUT.search(folded) or _ABOUT_SONG.search(folded)
@@ -706,11 +708,24 @@ def _hunger_without_money(folded: str) -> bool:
 class Reading:
     """What the words of one message say, read once: its plain statements and its weaker
     signs (``_WEAK_PATTERNS``, then hunger with no money), each in ``ORDER``, and whether
-    the danger is told as past and over. Empty when the danger is spoken of, not lived."""
+    the danger is told as past and over. Empty when the danger is spoken of, not lived.
 
+    The weaker signs are read only when asked for: a sure classifier, like the gateway
+    without the engine, asks for plain statements alone, and the weaker table is about half
+    the lexicon's time on a message."""
+
+    folded: str = ""
     stated: Tuple[str, ...] = ()
-    weaker: Tuple[str, ...] = ()
     over: bool = False
+
+    @cached_property
+    def weaker(self) -> Tuple[str, ...]:
+        if not self.folded:
+            return ()
+        signs = _said(self.folded, WEAK)
+        if _hunger_without_money(self.folded) and NO_FOOD_MONEY not in signs:
+            signs.append(NO_FOOD_MONEY)
+        return tuple(signs)
 
     def danger(self, strong_only: bool = False) -> Optional[str]:
         """The urgent intent to read: a plain statement before a weaker sign.
@@ -734,16 +749,11 @@ class Reading:
 
 
 def read(text: str) -> Reading:
-    """Fold the text once and read it with both pattern tables."""
+    """Fold the text once and read its plain statements (the weaker signs when asked)."""
     folded = fold(text)
     if not folded or told_about(folded):
         return Reading()  # spoken of, not lived: the classifier alone decides
-    weaker = _said(folded, WEAK)
-    if _hunger_without_money(folded) and NO_FOOD_MONEY not in weaker:
-        weaker.append(NO_FOOD_MONEY)
-    return Reading(
-        stated=tuple(_said(folded, COMPILED)), weaker=tuple(weaker), over=over_and_done(folded)
-    )
+    return Reading(folded=folded, stated=tuple(_said(folded, COMPILED)), over=over_and_done(folded))
 
 
 def danger_in(text: str, strong_only: bool = False) -> Optional[str]:
