@@ -143,15 +143,18 @@ node_modules/.installed: package.json package-lock.json
 # writer and is not run here on purpose: it measures whatever is changed after blind5 is read.
 # Slow on two cores (one training per fold): not part of `make test`.
 FOLDS ?= 3
+# The sets `make nlu-heldout` runs (report name:data folder) and the reports they write.
+NLU_SETS := heldout:build/heldout blind:nlu/blind blind2:nlu/blind2 blind3:nlu/blind3 blind4:nlu/blind4 blind5:nlu/blind5 fresh:nlu/fresh fresh2:nlu/fresh2
+NLU_REPORTS := $(foreach set,$(NLU_SETS),reports/nlu-$(firstword $(subst :, ,$(set))))
 nlu-heldout: model
 	@hash=$$(cat build/rasa/HASH); \
-	for run in heldout:build/heldout blind:nlu/blind blind2:nlu/blind2 blind3:nlu/blind3 blind4:nlu/blind4 blind5:nlu/blind5 fresh:nlu/fresh fresh2:nlu/fresh2; do \
+	for run in $(NLU_SETS); do \
 	  name=nlu-$${run%%:*}; data=$${run#*:}; rm -rf reports/$$name; \
 	  .venv-rasa/bin/python -m nlu.crossval --model models/relais-$$hash.tar.gz --nlu $$data \
 	    --domain build/rasa/domain.yml --out reports/$$name > build/$$name.log 2>&1 \
 	    || { tail -30 build/$$name.log; exit 1; }; \
 	done
-	$(PY) -m nlu.report reports/nlu-heldout reports/nlu-blind reports/nlu-blind2 reports/nlu-blind3 reports/nlu-blind4 reports/nlu-blind5 reports/nlu-fresh reports/nlu-fresh2 --out reports/nlu-heldout.md
+	$(PY) -m nlu.report $(NLU_REPORTS) --out reports/nlu-heldout.md
 
 nlu-eval: nlu-heldout
 	@echo "cross-validation: $(FOLDS) trainings of ~20 min on two cores (log: build/nlu-cv.log)"
@@ -159,7 +162,7 @@ nlu-eval: nlu-heldout
 	.venv-rasa/bin/python -m nlu.crossval --folds $(FOLDS) --config build/rasa/config.yml \
 	  --nlu build/rasa/data/nlu --domain build/rasa/domain.yml --out reports/nlu-cv \
 	  --key $$(cat build/rasa/HASH) > build/nlu-cv.log 2>&1 || { tail -30 build/nlu-cv.log; exit 1; }
-	$(PY) -m nlu.report reports/nlu-cv reports/nlu-heldout reports/nlu-blind reports/nlu-blind2 reports/nlu-blind3 reports/nlu-blind4 reports/nlu-blind5 reports/nlu-fresh reports/nlu-fresh2 --out reports/nlu-eval.md
+	$(PY) -m nlu.report reports/nlu-cv $(NLU_REPORTS) --out reports/nlu-eval.md
 
 # The first supervisor of the référent console (asks for the password).
 supervisor: migrate
