@@ -39,7 +39,7 @@ _HURT = (
     r"tape|tapent|tapait|touche|touchent|pousse|secoue|brule|menace|menacent)"
 )
 _HURT_DONE = (
-    r"(frappee?|battue?(?! (a|au|aux) )|tabassee?|giflee?|etranglee?|violee?|agressee?|harcelee?|cognee?|"
+    r"(frappee?|battue?(?! (a|au|aux) )|tabassee?(?! (a|au|aux) )|giflee?|etranglee?|violee?|agressee?|harcelee?|cognee?|"
     r"tapee?(?! (mon|ma|mes|un|une|le|la|les|des|son|sa|ses|ton|ta|tes)\b)|touchee?(?! (un|deux|quelques) mots?)|"
     r"jetee? contre|secouee?|attrapee?|coincee?|defoncee?(?! (a|au|aux) )|embrassee? de force|serre le cou)"
 )
@@ -169,7 +169,9 @@ _PATTERNS: Dict[str, List[str]] = {
         r" (les|ses|mes|le|la|son|sa|mon|ma) (poignets?|bras|cuisses?|veines|jambes?|ventre)\b",
     ],
     NO_SHELTER: [
-        r"(?<!chat )(?<!chien )(?<!chaton )\b(dors|dor|jdors|jdor|dormir|dormi|dort|dormons|dorment|passe (mes|la|les) nuits?|"
+        # Not a night at an airport for a cancelled flight, nor a nap between classes.
+        r"^(?!.*\b(aeroport|airport|vol (annule|retarde|de nuit)|erasmus|festival|perm|permanence|sieste|mdr|ptdr)\b)"
+        r".*(?<!chat )(?<!chien )(?<!chaton )\b(dors|dor|jdors|jdor|dormir|dormi|dort|dormons|dorment|passe (mes|la|les) nuits?|"
         r"passer (mes|la|les) nuits?) (dehors?|sous un pont|a la (rue|gare)|aux urgences|sur un banc|"
         r"dans (la|ma|une|sa|ca|le|un|les|des|mon|son) (rue|voiture|bagnole|gare|metro|parc|bois|cave|"
         r"parking|abri|abri bus|hall|halls|squat|tente|cage d'escalier|escalier|toilettes|urgences))",
@@ -179,9 +181,12 @@ _PATTERNS: Dict[str, List[str]] = {
         r"(?=\s*($|[,.!?]|ce soir|cette nuit|depuis|avec (mes|mon|ma) (affaires|sac|valise|bebe|enfants?)))",
         r"\b(mise?|mettre|jetee?s?|jeter|viree?s?|virer|chassee?s?|chasser|foutue?|foutre|tej) "
         r"(de (la maison|l'appart|chez (moi|nous|lui|elle)))\b",
-        r"\b(nul(le)? part|aucun endroit|pas d'endroit|aucun toit|pas de toit)( ou| pour)? "
+        # Not an internship to find, nor a bored evening ("tous mes potes sont en vacances").
+        r"^(?!.*\b(stage|vacances|ennuie|ennui|sortir|soiree|week-?end|cine|cinema)\b)"
+        r".*\b(nul(le)? part|aucun endroit|pas d'endroit|aucun toit|pas de toit)( ou| pour)? "
         r"(aller|dormir|me loger|loger|passer la nuit|crecher|pioncer|ce soir|cette nuit)\b",
-        r"\b(sais|sait|savons) pas ou aller (ce soir|cette nuit)\b",
+        r"^(?!.*(\b(cine|cinema|bowling|resto|bar|soiree|fete|sortir|boite|concert|mdr|ptdr|lol)\b|\U0001F602|\U0001F923))"
+        r".*\b(sais|sait|savons) pas ou aller (ce soir|cette nuit)\b",
         r"\b(m'a|m'ont|l'a|l'ont|suis|ete|fait) (viree?|chassee?|expulsee?|jetee?)s? (du|de mon|de l'|de la) "
         r"(foyer|appart|appartement|logement|maison)\b",
         r"\bexpuls\w*\b.*\b(rue|dehors|ou aller|nuit|dormir)\b",
@@ -201,10 +206,12 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\bremettre les pieds a la maison\b",
         r"\b(pere|mere|daron|daronne|darons|parents|beau-pere|belle-mere|oncle|tante|famille|grand-mere|grand-pere) "
         r"(m'a|m'ont) (mise?|jetee?|viree?|foutue?) (a la porte|dehors)\b(?! (de|du|d'))",
-        r"\b(homeless|nowhere to (sleep|go|stay)|no place to (sleep|stay)|"
+        # Not volunteering for homeless people, a home game, a bored evening or a birthday outdoors.
+        r"^(?!.*\b(volunteer\w*|bored|boring|birthday|festival|camping|under the stars)\b)"
+        r".*\b(homeless(?! (guy|man|woman|men|women|people|person|shelters?|charity|charities|kids|folks|community|outreach))|nowhere to (sleep|go|stay)|no place to (sleep|stay)|"
         r"sleeping (outside|rough|on the street|in my car|in a park)|sleep in my car|"
         r"slept (rough|on the street|in (a|the) (park|station|stairwell)|outside\b.*\b(last night|again|nights))|"
-        r"on the streets|no home|"
+        r"on the streets|no home(?! (game|games|match|matches|fixture|internet|wifi|page|screen|button|office|team|cooked|made|baked))|"
         r"threw me out|thrown out|living (out of|in) my car|live in my car)\b",
         r"\bkicked (me )?out\b(?! of (school|class|college|uni|the))",
         r"\b(fait|faite|fais) (jeter|virer|foutre dehors|mettre dehors|mettre a la porte) de chez (sa|ca|son|ses|mes|ma|mon) "
@@ -245,7 +252,8 @@ _PATTERNS: Dict[str, List[str]] = {
         + _PERSON
         + r" m'a (mis|mise|donne|colle|file|met) (une|des) (claque|claques|gifle|gifles|baffe|baffes)\b"
         + r"(?!.*\b(fifa|mario|jeu|game|match|partie|team|equipe|chess|echecs|maths?|cours|film|serie|system|score)\b)",
-        r"\b(being|been|gets|getting|got) (beaten|abused|raped|molested|assaulted)( up)?\b"
+        r"^(?!.*\b(boxing|boxe|sparring|mma|kickboxing|judo|karate|wrestling)\b)"
+        r".*\b(being|been|gets|getting|got) (beaten|abused|raped|molested|assaulted)( up)?\b"
         r"(?! (at|in|on|by (a|the) (car|bus|team|other team)))(?!.*\b(fifa|mario|jeu|game|match|partie|team|equipe|chess|echecs|maths?|cours|film|serie|system|score)\b)",
         r"\b(suis|est) (battue?|harcelee?|frappee?|violee?|agressee?)\b",
         r"\bvictime de (harcelement|violences?|viol|coups)\b",
@@ -365,7 +373,9 @@ _WEAK_PATTERNS: Dict[str, List[str]] = {
         r"\b(mon|ce sera mon|c'est mon) dernier message\b",
         r"\b(pense|crois) pas (voir|vivre jusqu'a) (septembre|l'ete|l'hiver|noel|la rentree|demain|mes \d+ ans)\b",
         r"\b(pense|crois|compte) pas (etre|etre encore|encore etre) (la|vivante?|en vie) pour (voir|le toucher)\b",
-        r"\b(won't|wont|will not) be (around|here|alive) (anymore|by|much longer|for long|for much longer)\b",
+        # Not a job or a trip elsewhere ("won't be around by christmas lol, my contract starts").
+        r"^(?!.*\b(lol|lmao|haha|contract|job|season\w*|resort|holidays?|trip|abroad|moving|internship|erasmus)\b)"
+        r".*\b(won't|wont|will not) be (around|here|alive) (anymore|by|much longer|for long|for much longer)\b",
         r"\b(giving|gives|given) (his|her|my|all (his|her|my)) (stuff|things|belongings) away\b",
         r"\b(avale|avaler|prendre|prends|pris) (toute|toutes) (la|les|ma|mes) plaquettes?\b",
         r"\b(medocs|medicaments|cachets|pilules|somniferes)( \w+){0,3} (de cote|en reserve)\b",
@@ -474,6 +484,31 @@ _WEAK_PATTERNS: Dict[str, List[str]] = {
         r"|\bhow many (\w+ )?(pills|tablets|meds|paracetamol|painkillers|ibuprofen) (it would take|it takes|would it take|does it take)\s*([.!?,]|$)",
         r"\bcombien de (\w+ )?(cachets|medicaments|medocs|pilules|comprimes|doliprane|paracetamol|somniferes)( [\w'-]+){0,4}? "
         r"(pour (mourir|crever|en finir|ne plus me reveiller|me tuer|se tuer)|mortel(le)?s?|dose mortelle)\b",
+        # Read in the errors of nlu/blind5 (2026-12-07, session 15) and reviewed with 308 messages
+        # written around them in two rounds: weaker signs until nlu/blind6 has measured them.
+        # 1. A reported or own attempt by a named means; not "tried to kill myself laughing".
+        r"^(?!.*\b(lol|lmao|haha|mdr|ptdr|xd|jk|laughing|rire|de rire|coffee|cafe|caffeine|sugar|energy drinks?|red ?bull|monster|game|jeu|level|niveau)\b)"
+        r".*(\b(a|avait|ont|avaient|aurait) (essaye|tente) de (se |s')(tuer|pendre|etrangler|noyer|defenestrer|ouvrir les veines|jeter (sous|du haut|par la fenetre|d'un pont|d'un toit))"
+        r"|\bj'ai (essaye|tente) de me (tuer|pendre|etrangler|noyer|defenestrer|ouvrir les veines|jeter (sous|du haut|par la fenetre|d'un pont|d'un toit))"
+        r"|\b(tried|attempted|trying) to (kill|hang|strangle|drown|suffocate|poison) (himself|herself|myself|themselves)\b"
+        r"|\b(tried|attempted) to (overdose|od)\b)",
+        # 2. Farewell to everyone, not leaving a job, a school, a class or a place.
+        r"^(?!.*\b(lol|lmao|haha|mdr|ptdr|xd|jk|job|work|shift|last day|team|colleagues|class|classmates|school|cfa|course|training|party|holiday|vacation|trip|erasmus|abroad|moving|move|moved|flight|group chat|server|stream|"
+        r"boulot|taf|travail|stage|collegues|equipe|classe|promo|lycee|college|ecole|formation|soiree|fete|vacances|voyage|demenage|demenagement|groupe|serveur|live|retraite|pot de depart|"
+        r"cdi|cdd|contract|contrat|signed|signe|mission locale|thank you all|thanks everyone|merci a tous|merci pour tout|"
+        r"rdv|rendez-vous|appointment|on se reparle|see you|a (lundi|bientot|plus|la semaine)|(\d+|deux|trois|quelques) (jours|semaines|mois|days|weeks|months))\b)"
+        r".*(\b(said|say|saying|i've said|ive said) (goodbye|bye|my goodbyes) to (everyone|everybody|all of you|you all|them all)\b"
+        r"|\badieu a (tous|toutes|tout le monde|ceux|celles|vous)\b"
+        r"|\bj'arrete de me battre\b(?!\s*(avec|contre|pour|a|au|aux|sur)\b))",
+        # 3. Sorry for everything, and look after someone: a last message.
+        r"^(?!.*\b(lol|lmao|haha|mdr|ptdr|xd|jk|late|retard|mess|bordel|party|soiree|cat|dog|chat|chien|plants?|plantes?|weekend|holiday|vacances|cancel\w*|annule\w*|book|slot|rdv|rendez-vous|surgery|operation|chanson|song)\b)"
+        r".*\b(sorry for everything|desolee? pour tout|pardon pour tout)\b.*\b(look after|take care of|prends soin de|prenez soin de|occupe-toi de|occupez-vous de)\b",
+        # 4. Not being alive at a coming date, said as a plan.
+        r"^(?!.*\b(holiday|vacation|trip|moved?|moving|abroad|travel\w*|flight|erasmus|internship|vacances|voyage|demenage\w*|stage|erasmus|lyon|paris|marseille)\b)"
+        r".*\b(planning|plan|planned|intend|intending) (on|to) (be|being) gone\b",
+        # 5. A rope shown or posted.
+        r"^(?!.*\b(guitare|guitar|escalade|climbing|sauter|skipping|jump rope|a sauter|bateau|boat|tente|tent|gym|crossfit|sport|linge|laundry|circus|cirque|internship|stage)\b)"
+        r".*\b(photo|pic|picture|story|snap|video) (d'une|d'un|of a|of the|de la) (corde|rope|noeud coulant|noose)\b",
     ],
     NO_SHELTER: [
         r"(?<!patron )(?<!prof )(?<!chef )\b(m'a|m'ont|l'a|l'ont|suis|ete|se fait|me suis fait) (mise?|jetee?s?|viree?s?|foutue?) (a la porte|dehors)\b(?! (du|de la|de mon) (cours|classe|boulot|travail|taf|stage))",
@@ -510,6 +545,25 @@ _WEAK_PATTERNS: Dict[str, List[str]] = {
         r"^(?!.*\b(bosse|travaille|infirmiere?s?|garde|taf|boulot|travail|passe par|rentre de|reviens de|sors de|en sortant de)\b)"
         r".*\b(gares?|hopitaux|urgences)( \w+){0,2} pour (dormir|pioncer|passer la nuit|etre au chaud)\b(?! chez\b)",
         r"\b(squatte|squat|traine|dors|erre|zone) (dans )?(les|des) (gares|halls de gare|halls|hopitaux)\b.*\b(la nuit|cette nuit|depuis)\b",
+        # Read in the errors of nlu/blind5 (2026-12-07, session 15) and reviewed with 308 messages
+        # written around them in two rounds: weaker signs until nlu/blind6 has measured them.
+        # 12. Evicted today, not expelled from a class or a match.
+        r"^(?!.*\b(lol|lmao|haha|mdr|ptdr|xd|jk|lycee|college|ecole|cours|classe|cfa|match|terrain|jeu|game|school|class|club|bar|boite|discord|serveur|server|groupe|group chat|tournoi|"
+        r"avis d'expulsion|eviction notice|voisine?|neighbou?rs?|tribunal|court|conteste|contesting)\b)"
+        r".*(\b(evicted|kicked out of (my|our|the) (flat|apartment|place|room|house|studio)) (this morning|today|tonight|yesterday|last night)\b"
+        r"|\bexpuls\w* (de (mon|notre|mes|l'|la|chez) [\w']+ )?(aujourd'hui|ce matin|hier|ce soir|tout a l'heure|cet apres-midi)\b"
+        r"|\b(sortie?|sorti) de l'hopital\b.*\bpas de chez (moi|moi)\b)",
+        # 13. Sleeping where no one sleeps, not a festival, a camp or a night shift.
+        r"^(?!.*\b(lol|lmao|haha|mdr|ptdr|xd|jk|festival|camping|camp|vacances|holiday|colo|scouts?|trek|hike|randonnee|bivouac|chat|chien|dog|cat|puppy|chiot|garde|shift|concert|fete|party|soiree|"
+        r"homeless (guy|man|woman|people|person|lady)|sdf|volunteer\w*|benevol\w*|maraude|night patrol|gave (him|her|them) (food|money)|birthday|anniv\w*|stars|etoiles|best night)\b)"
+        r".*\b(sleep|sleeps|slept|sleeping|dors|dort|dormi|dormais|dormait|pionce|passe (la|mes|les|ses) nuits?) (in|dans) (the |a |an |les |la |une |un |des |l')?"
+        r"(stairwells?|stairs|staircase|alley|alleyway|car ?park|parking|cage d'escaliers?|escaliers|local poubelles?|hall d'immeuble|halls d'immeuble|entree de l'immeuble|bus shelter|abribus|park|parc)\b",
+        # 14. Nowhere to go tonight, or on leaving care or a friend's; not an internship or a song.
+        r"^(?!.*\b(lol|lmao|haha|mdr|ptdr|xd|jk|lunch|dinner|date|fun|drink|drinks|party|club|bar|bored|boring|holidays?|weekend|new year|nye|christmas|birthday|vacances|sortir|soiree|ennuie|anniv\w*|noel|nouvel an|resto|"
+        r"stage|internship|placement (de|d'|en) \w+|work placement|alternance|apprenticeship|entreprise|company|employer|chanson|song|titre|lyrics|paroles)\b)"
+        r"(?=.*\b(tonight|ce soir|cette nuit|tomorrow|demain|foster|placement|foyer|ase|care|dehors|outside|street|rue|hopital|hospital)\b)"
+        r".*(\bj'ai (pas|plus) de chez moi\b|\b(nowhere|no where|no place) to (go|sleep|stay)\b|\b(found|find|finds) me (anywhere|a place|somewhere) to (go|sleep|stay)\b"
+        r"|\bnulle part (ou|pour) (aller|dormir|loger|crecher)\b)",
     ],
     VIOLENCE: [
         r"\b(embrassee?|touchee?|mariee?|marier|coucher|prise?) de force\b",
@@ -541,6 +595,38 @@ _WEAK_PATTERNS: Dict[str, List[str]] = {
         r"^(?!.*\b(to check|checks? (on|if|that)|phone|gaming|homework|goodnight|tuck\w*|for school|wifi|wi-fi|internet|router|console|turn off|switch off|nightmares?|bad dreams?|sick|thunder\w*|storms?)\b)"
         r".*\b(he|stepdad|stepfather|dad|father|uncle|brother|cousin|grandad|grandpa|boyfriend|man|guy|coach|teacher|neighbou?r|landlord)"
         r"( still| keeps| always| often| sometimes)? (comes?|coming|sneaks?|sneaking|gets|getting) into ((my |her |his )?\w+'s|her|his) (room|bed)( at night| when)\b",
+        # Read in the errors of nlu/blind5 (2026-12-07, session 15) and reviewed with 308 messages
+        # written around them in two rounds: weaker signs until nlu/blind6 has measured them.
+        # 6. A death threat to keep someone quiet; not "my mum will kill me if I tell her I failed".
+        r"^(?!.*\b(lol|lmao|haha|mdr|ptdr|xd|jk|surprise|spoiler|secret santa|birthday|anniv\w*|crush|notes?|bulletin|report card|game|jeu|level|niveau|quest|npc|episode|film|movie|serie|series|season|saison|manga|anime)\b)"
+        r".*(\b(kill|stab|shoot|hurt) (me|her|him|you) if (i|she|he|you) (tell|tells|talk|talks|say anything|says anything|go to|goes to|snitch|snitches)"
+        r"( (to )?(anyone|anybody|someone|somebody|the police|the cops|a teacher|my (mum|mom|dad)|social services))?\b(?! (her|him|them|my (mum|mom|dad) (that|i|about)))"
+        r"|\bme (tuer|planter|buter|crever|saigner|defoncer)\w*\b.{0,40}\bsi (je|j') ?(dis|parle|balance|raconte|porte plainte|previens) ?(quoi que ce soit|a qui que ce soit|a quelqu'un|a la police|aux flics|aux keufs|a personne|rien|quelque chose|$|,)"
+        r"|\bsi (je|j') ?(dis|parle|balance|raconte|porte plainte|previens) ?(quoi que ce soit|a qui que ce soit|a quelqu'un|a la police|aux flics|aux keufs|rien|quelque chose)\b.{0,60}\b(me|m') ?(tuer|planter|buter|crever|saigner)\w*)",
+        # 7. A forced marriage.
+        r"^(?!.*\b(lol|lmao|haha|mdr|ptdr|xd|jk|film|movie|serie|series|book|livre|game|jeu|sims)\b)"
+        r".*(\bmarry (a man|a guy|a woman|a girl|someone|somebody|him|her|a cousin|my cousin|an old man|a stranger)( (that )?(i've|i have|i'd|i|ive) (never|not) (met|seen)| i (don't|dont|do not) (even )?know)\b"
+        r"|\b(sending|send|sent|taking|take|took) me (abroad|back|away|back home|to \w+)( \w+){0,3} to (marry|get married|be married)\b"
+        r"|\bme marier (avec|a) (un homme|un mec|un type|quelqu'un|un cousin|mon cousin|une femme|un vieux|un inconnu)( \w+){0,2} que je (connais pas|connais meme pas|n'ai jamais vu|ai jamais vu|connais)\b"
+        r"|\b(envoyer|envoient|envoie|renvoyer|renvoient) (au bled|au pays|a l'etranger)\b.*\bmarier\b)",
+        # 8. Someone at the door or the building with a weapon.
+        r"^(?!.*\b(lol|lmao|haha|mdr|ptdr|xd|jk|chasse|hunting|cuisine|cooking|halloween|costume|deguis\w*|film|movie|jeu|game|livreur|delivery|boucher|butcher|kebab|pizza)\b)"
+        r".*(\b(devant|outside|at) (la|ma|my|the|l'|notre|our|chez) ?(porte|door|immeuble|building|maison|house|flat|appart|fenetre|window)\b.{0,40}\b(avec|with) (un|une|a|his|her|son|sa) (couteau|knife|arme|gun|flingue|machette|batte|bat|hache|axe|pistolet)\b"
+        r"|\b(avec|with) (un|une|a|his|her|son|sa) (couteau|knife|arme|gun|flingue|machette|batte|bat|hache|axe|pistolet)\b.{0,40}\b(devant|outside|at) (la|ma|my|the|l'|notre|our|chez) ?(porte|door|immeuble|building|maison|house|flat|appart|fenetre|window)\b)",
+        # 9. Hiding from someone looking for you.
+        r"^(?!.*\b(lol|lmao|haha|mdr|ptdr|xd|jk|cache-cache|hide and seek|hide-and-seek|surprise|birthday|anniv\w*|party|fete|prof|teacher|cours|class|devoirs|homework|pluie|rain|cadeau|gift)\b)"
+        r"(?=.*\b(hiding|hide|cachee?|planquee?|me cache|me planque)\b)"
+        r".*\b(ex|he|dad|father|stepdad|boyfriend|husband|il|pere|beau-pere|mec|copain|mari|daron)\b.{0,40}\b(driving past|drives past|drove past|looking for me|knows where|outside|devant (la|l'|chez)|me cherche|sait ou|rode|keeps (texting|calling|coming)|m'attend|waiting for me|tourne autour)\b",
+        # 10. Sexual coercion: made to kiss or touch someone, or to send pictures.
+        r"^(?!.*\b(lol|lmao|haha|mdr|ptdr|xd|jk|grandma|grandmother|nan|aunt|baby|dog|cat|play|scene|rehearsal|acting|theatre|theater|film|movie|mamie|tante|bebe|chien|chat|piece|repetition)\b)"
+        r".*(\b(makes|made|forces|forced|force|make|pressures|pressured|pressuring) me (to )?(kiss|touch|sleep with|have sex with|send (him|her) (nudes|naked pics|pics of me))\b"
+        r"|\bm'(oblige|obligent|a oblige|force|a force) (a|de) (l'embrasser|le toucher|la toucher|coucher|lui envoyer des (photos|nudes))\b"
+        r"|\b(veut|exige) que (je|j') ?(l'embrasse|le touche|la touche|couche avec)\b.*\bsinon\b)",
+        # 11. A group beating someone, as an initiation or hazing.
+        r"^(?!.*\b(lol|lmao|haha|mdr|ptdr|xd|jk|game|jeu|video|film|movie|boxing|boxe|sparring|wrestling|lutte|match|episode|serie|series|season|saison|character|personnage|manga|anime|book|livre)\b)"
+        r".*(\b(tied|tie|ties) (him|her|me|them) up and (beat|beats|hit|hits|punched|kicked)\b"
+        r"|\b(bizutage|bizute|initiation|hazing)\b.*\b(beat|beaten|hit|punched|kicked|tabass\w*|frapp\w*|attache\w*|tied)\b"
+        r"|\b(beat|beaten|hit|punched|kicked|tabass\w*|frapp\w*|attache\w*|tied)\b.*\b(bizutage|bizute|initiation|hazing)\b)",
     ],
     NO_FOOD_MONEY: [
         r"\bcreve la dalle\b",
@@ -648,7 +734,7 @@ _NOW = re.compile(
 _ABOUT = re.compile(
     r"\b(expose|exposes|tpe|memoire|redaction|dissertation|devoir sur|projet sur|projet scolaire|une affiche|"
     r"school project|project (on|about)|essay|assignment|presentation (on|about)|a poster|the poster|"
-    r"documentaire|documentary|reportage|roman|novel|film|movie|serie|series|episode|podcast|article|"
+    r"documentaire|documentary|reportage|roman|novel|film|movie|serie|series|episode|podcast|article|(in|on) (the|this|that) show|tv show|"
     r"aux infos|dans le journal|in the news|on the news|"
     r"en general|in general|statistiques|statistics|chiffres|how many (young|teens|people)|combien de jeunes)\b"
 )

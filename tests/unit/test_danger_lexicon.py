@@ -429,19 +429,26 @@ def test_weaker_signs_count_only_beside_the_classifier(message: str, danger: str
     assert danger_in(normalise(message)[0], strong_only=True) is None
 
 
-REVIEW_CASES = yaml.safe_load(
-    (Path(__file__).parent / "lexicon_cases" / "review_2026-12-07.yml").read_text(encoding="utf-8")
-)
+# Every review file (lexicon_cases/review_*.yml): everyday, dangers, known_wrong (not asserted).
+REVIEWS = [
+    yaml.safe_load(path.read_text(encoding="utf-8"))
+    for path in sorted((Path(__file__).parent / "lexicon_cases").glob("review_*.yml"))
+]
 
 
-@pytest.mark.parametrize("message", REVIEW_CASES["everyday"])
+@pytest.mark.parametrize("message", [text for review in REVIEWS for text in review["everyday"]])
 def test_reviewed_everyday_messages_are_not_a_danger(message: str) -> None:
     assert danger_in(normalise(message)[0]) is None
 
 
 @pytest.mark.parametrize(
     ("message", "danger"),
-    [(text, danger) for danger, texts in REVIEW_CASES["dangers"].items() for text in texts],
+    [
+        (text, danger)
+        for review in REVIEWS
+        for danger, texts in review["dangers"].items()
+        for text in texts
+    ],
 )
 def test_reviewed_dangers_are_read(message: str, danger: str) -> None:
     assert danger_in(normalise(message)[0]) == danger
