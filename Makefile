@@ -144,7 +144,7 @@ node_modules/.installed: package.json package-lock.json
 # Slow on two cores (one training per fold): not part of `make test`.
 FOLDS ?= 3
 # The sets `make nlu-heldout` runs (report name:data folder) and the reports they write.
-NLU_SETS := heldout:build/heldout blind:nlu/blind blind2:nlu/blind2 blind3:nlu/blind3 blind4:nlu/blind4 blind5:nlu/blind5 fresh:nlu/fresh fresh2:nlu/fresh2
+NLU_SETS := heldout:build/heldout blind:nlu/blind blind2:nlu/blind2 blind3:nlu/blind3 blind4:nlu/blind4 blind5:nlu/blind5 blind6:nlu/blind6 fresh:nlu/fresh fresh2:nlu/fresh2
 NLU_REPORTS := $(foreach set,$(NLU_SETS),reports/nlu-$(firstword $(subst :, ,$(set))))
 nlu-heldout: model
 	@hash=$$(cat build/rasa/HASH); \
