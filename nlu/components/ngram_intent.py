@@ -1,27 +1,28 @@
 """Rasa component: a linear n-gram classifier blended with DIET and the ResponseSelector.
 
 Runs after the ResponseSelector and before the danger lexicon and the FallbackClassifier
-(nlu/config.yml). It trains a logistic regression on TF-IDF character n-grams (2 to 5,
-within words) and word uni- and bigrams, accents and case folded, over full labels
-("greet", "faq/cfa_what"), then replaces the message's intent, intent ranking and faq
-selection with the weighted mean of its probabilities and DIET's (``linear_weight``).
-Entities stay DIET's.
+(nlu/config.yml). It trains a calibrated linear SVM (``nlu.components.vector_svc``) on TF-IDF
+character n-grams (2 to 5, within words), word uni- and bigrams, accents and case folded,
+and the mean spaCy word vector of the message, over full labels ("greet", "faq/cfa_what"),
+then replaces the message's intent, intent ranking and faq selection with the weighted mean
+of its probabilities and DIET's (``linear_weight``). Entities stay DIET's.
 
-The training text is the SMS normaliser's output (it runs first), as at parse time. Besides
-the words, the classifier sees which kinds of entity the message names
-(``entity_markers``: the annotated ones in training, DIET's at parse time): "mission locale
-Créteil horaires" names a place, which is what tells "where is it" from "what is it"
-(measured on the cross-validation folds with the annotated entities, n-grams alone:
-nearest_service F1 0.83 -> 0.90, mission_locale 0.78 -> 0.80, macro 0.839 -> 0.843).
+The training text is the SMS normaliser's output (it runs first), as at parse time, and the
+word vectors are those of the spaCy document SpacyNLP made of it. Besides the words, the
+classifier sees which kinds of entity the message names (``entity_markers``: the annotated
+ones in training, DIET's at parse time): "mission locale Créteil horaires" names a place,
+which is what tells "where is it" from "what is it" (measured on the cross-validation folds
+with the annotated entities, n-grams alone: nearest_service F1 0.83 -> 0.90, mission_locale
+0.78 -> 0.80, macro 0.839 -> 0.843).
 """
 
 from __future__ import annotations
 
 import logging
 import pickle
-import unicodedata
 from typing import Any, Dict, List, Optional, Text
 
+import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -36,11 +37,8 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline, make_union
 
-from nlu.components import intent_blend
+from nlu.components import intent_blend, vector_svc
 from nlu.components.intent_blend import (
     blend,
     diet_distribution,
@@ -48,26 +46,23 @@ from nlu.components.intent_blend import (
     topic_ranking,
 )
 from nlu.components.source_digest import source_digest
+from nlu.components.vector_svc import (
+    ENTITY_SEPARATOR,
+    NO_ENTITY,
+    VectorSvc,
+    mean_vector,
+)
 
 logger = logging.getLogger(__name__)
 
 INTENT_RANKING = "intent_ranking"
 RESPONSE_SELECTOR = "response_selector"
 MODEL_FILE = "ngram_intent.pkl"
-# Single-letter words count ("j", "t", "y"): SMS French is full of them.
-WORD_PATTERN = r"(?u)\b\w+\b"
-KIND_PATTERN = r"\S+"
-# The classifier's input is one string: the text, this separator, the entity kinds named.
-ENTITY_SEPARATOR = "\x00"
-NO_ENTITY = "none"
-# Saved with the model: a model saved before the entity kinds were read takes the text alone.
-INPUT_FORMAT = "text+entity-kinds"
-
-
-def fold(text: str) -> str:
-    """Lowercase without accents: "Mécanique" and "mecanique" are the same word here."""
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+# Saved with the model: a model saved by an earlier version of this component (another
+# classifier, other inputs) is not read; DIET answers alone until the next training.
+INPUT_FORMAT = "text+entity-kinds+word-vector"
+# Set by SpacyNLP on every message (training and parsing): rasa.nlu.constants.SPACY_DOCS.
+SPACY_DOC = "text_spacy_doc"
 
 
 def classifier_input(text: str, entities: List[Dict[str, Any]], markers: List[str]) -> str:
@@ -77,45 +72,23 @@ def classifier_input(text: str, entities: List[Dict[str, Any]], markers: List[st
     return f"{words}{ENTITY_SEPARATOR}{' '.join(kinds) or NO_ENTITY}"
 
 
-def text_part(value: str) -> str:
-    return fold(value.split(ENTITY_SEPARATOR, 1)[0])
-
-
-def entity_part(value: str) -> str:
-    _, _, kinds = value.partition(ENTITY_SEPARATOR)
-    return kinds or NO_ENTITY
-
-
-def build_classifier(c: float, random_state: int) -> Pipeline:
-    features = make_union(
-        TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, preprocessor=text_part
-        ),
-        TfidfVectorizer(
-            analyzer="word",
-            ngram_range=(1, 2),
-            sublinear_tf=True,
-            preprocessor=text_part,
-            token_pattern=WORD_PATTERN,
-        ),
-        # Never empty ("none" when no entity), so the vocabulary always exists.
-        CountVectorizer(preprocessor=entity_part, binary=True, token_pattern=KIND_PATTERN),
-    )
-    classifier = LogisticRegression(
-        C=c, max_iter=3000, class_weight="balanced", random_state=random_state
-    )
-    return make_pipeline(features, classifier)
+def word_vector(message: Message) -> np.ndarray:
+    """The unit-length mean vector of the message's words that have one (spaCy's document)."""
+    doc = message.get(SPACY_DOC)
+    if doc is None:
+        return mean_vector([])
+    return mean_vector([t.vector for t in doc if t.has_vector and not t.is_punct])
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class NgramIntentClassifier(GraphComponent):
-    """Character and word n-grams, logistic regression, blended with DIET."""
+    """Character and word n-grams and word vectors, a linear SVM, blended with DIET."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {
             "linear_weight": 0.5,
-            "C": 20.0,
+            "C": 1.0,
             "retrieval_intent": "faq",
             "ranking_length": 10,
             "random_seed": 42,
@@ -127,23 +100,21 @@ class NgramIntentClassifier(GraphComponent):
         config: Dict[Text, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        classifier: Optional[Pipeline] = None,
+        classifier: Optional[VectorSvc] = None,
         responses: Optional[Dict[Text, Any]] = None,
-        reads_entities: bool = True,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
         self._classifier = classifier
         self._responses: Dict[Text, Any] = responses or {}
-        self._reads_entities = reads_entities
         self._markers = [str(m) for m in self._config["entity_markers"] or []]
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
         # Rasa's training cache keys a component by its config only: without this, editing
         # the features or the blend would restore the classifier trained with the old code.
-        return source_digest(__file__, intent_blend.__file__)
+        return source_digest(__file__, intent_blend.__file__, vector_svc.__file__)
 
     @classmethod
     def create(
@@ -158,18 +129,20 @@ class NgramIntentClassifier(GraphComponent):
     # --- training ---------------------------------------------------------------------
     def train(self, training_data: TrainingData) -> Resource:
         texts: List[str] = []
+        vectors: List[np.ndarray] = []
         labels: List[str] = []
         for message in training_data.intent_examples:
             text = message.get(TEXT)
             label = message.get(INTENT_RESPONSE_KEY) or message.get(INTENT)
             if text and label:
                 texts.append(classifier_input(text, message.get(ENTITIES) or [], self._markers))
+                vectors.append(word_vector(message))
                 labels.append(str(label))
         if len(set(labels)) < 2:
             logger.warning("NgramIntentClassifier: fewer than two intents, not trained.")
             return self._resource
-        classifier = build_classifier(float(self._config["C"]), int(self._config["random_seed"]))
-        classifier.fit(texts, labels)
+        classifier = VectorSvc(float(self._config["C"]), int(self._config["random_seed"]))
+        classifier.fit(texts, np.asarray(vectors), labels)
         self._classifier = classifier
         self._responses = dict(training_data.responses or {})
         with self._model_storage.write_to(self._resource) as directory:
@@ -199,14 +172,10 @@ class NgramIntentClassifier(GraphComponent):
             # module (a rollback): DIET alone rather than no model at all.
             logger.warning("NgramIntentClassifier: no usable trained model, DIET alone.")
             return cls(config, model_storage, resource)
-        return cls(
-            config,
-            model_storage,
-            resource,
-            saved["classifier"],
-            saved["responses"],
-            reads_entities=saved.get("input") == INPUT_FORMAT,
-        )
+        if saved.get("input") != INPUT_FORMAT:
+            logger.warning("NgramIntentClassifier: a model of another version, DIET alone.")
+            return cls(config, model_storage, resource)
+        return cls(config, model_storage, resource, saved["classifier"], saved["responses"])
 
     # --- parsing ----------------------------------------------------------------------
     def process(self, messages: List[Message]) -> List[Message]:
@@ -216,15 +185,16 @@ class NgramIntentClassifier(GraphComponent):
             self._blend(message, self._classifier)
         return messages
 
-    def _blend(self, message: Message, classifier: Pipeline) -> None:
+    def _blend(self, message: Message, classifier: VectorSvc) -> None:
         text: Optional[str] = message.get(TEXT)
         if not text:
             return
         retrieval_intent = str(self._config["retrieval_intent"])
         length = int(self._config["ranking_length"])
         entities = message.get(ENTITIES) or []
-        read = classifier_input(text, entities, self._markers) if self._reads_entities else text
-        probabilities = classifier.predict_proba([read])[0]
+        read = classifier_input(text, entities, self._markers)
+        vector = word_vector(message)[np.newaxis, :]
+        probabilities = classifier.read([read], vector).probabilities[0]
         linear = {
             str(label): float(p)
             for label, p in zip(classifier.classes_, probabilities, strict=True)

@@ -11,6 +11,7 @@ import hashlib
 import json
 
 import pytest
+import yaml
 
 from tests.utils.engine_runtime import ENGINE_PYTHON, ROOT, last_line_in_engine
 
@@ -96,6 +97,7 @@ TOPICS_CFA_FIRST = [
 ]
 TOPICS_ML_FIRST = list(reversed(TOPICS_CFA_FIRST))
 SURE_GREET = [{"name": "greet", "confidence": 0.95}, {"name": "faq", "confidence": 0.05}]
+FAIRLY_SURE_GREET = [{"name": "greet", "confidence": 0.7}, {"name": "faq", "confidence": 0.3}]
 
 PANTIN = [{"entity": "place", "start": 15, "end": 21, "value": "Pantin"}]
 TOPICS_EVEN = [
@@ -113,13 +115,23 @@ CASES = [
     # The same unseen words with and without a place found in them: where, or what.
     ("mission locale Pantin", SURE_FAQ, TOPICS_EVEN, PANTIN),
     ("mission locale Pantin", SURE_FAQ, TOPICS_EVEN, []),
+    # No word it has seen: not read by the n-grams (an even share for each of its 4 labels),
+    # and DIET's greeting at 0.7 alone does not carry it over the fallback threshold (the
+    # person is asked to rephrase).
+    ("zorglub kwxq plimf", FAIRLY_SURE_GREET, TOPICS_ML_FIRST, []),
 ]
+
+
+SETTINGS = {
+    c["name"].split(".")[-1]: c
+    for c in yaml.safe_load((ROOT / "nlu" / "config.yml").read_text())["pipeline"]
+}["NgramIntentClassifier"]
 
 
 @pytest.mark.skipif(not ENGINE_PYTHON.exists(), reason="the engine runtime is not set up")
 def test_the_component_blends_trains_loads_and_selects_the_topic() -> None:
     got = json.loads(last_line_in_engine(SCRIPT, json.dumps(CASES)))
-    agree, corrected, greeting, with_place, without_place = got
+    agree, corrected, greeting, with_place, without_place, gibberish = got
     assert agree["served"] == "faq"
     assert agree["topic"] == "faq/cfa_what"
     assert agree["utter"] == "utter_faq/cfa_what"
@@ -130,6 +142,9 @@ def test_the_component_blends_trains_loads_and_selects_the_topic() -> None:
     assert greeting["served"] == "greet"
     assert with_place["topic"] == "faq/nearest_service"
     assert without_place["topic"] == "faq/mission_locale"
+    assert gibberish["served"] == "nlu_fallback"
+    weight = SETTINGS["linear_weight"]
+    assert gibberish["confidence"] == pytest.approx(weight / 4 + (1 - weight) * 0.7)
     for case in got:
         assert case["ranking_total"] == pytest.approx(1.0)
 
@@ -145,7 +160,7 @@ def test_the_classifier_code_is_part_of_the_training_cache_key() -> None:
     # Rasa reuses a cached component when its fingerprint is unchanged: editing the features
     # or the blend must change it.
     sha = hashlib.sha256()
-    for name in ("ngram_intent.py", "intent_blend.py"):
+    for name in ("ngram_intent.py", "intent_blend.py", "vector_svc.py"):
         sha.update((ROOT / "nlu" / "components" / name).read_bytes())
     assert last_line_in_engine(FINGERPRINT_SCRIPT) == sha.hexdigest()
 
@@ -161,22 +176,20 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from nlu.components.ngram_intent import MODEL_FILE, NgramIntentClassifier, fold
+from nlu.components.ngram_intent import MODEL_FILE, NgramIntentClassifier
 
-# A classifier saved before the entity kinds were read: text in, no "input" key.
-# Each whole message is one token: a message it was not trained on (such as "salut" with an
-# entity part) gets the majority label, faq/cfa_what; "salut" itself is a greeting.
-whole = TfidfVectorizer(analyzer="word", token_pattern=r".+", preprocessor=fold)
-old = make_pipeline(whole, LogisticRegression(C=100.0))
-old.fit(["salut", "c'est quoi un cfa", "un cfa ça sert à quoi", "cfa définition"],
-        ["greet", "faq/cfa_what", "faq/cfa_what", "faq/cfa_what"])
+# A classifier saved by an earlier version of the component (a logistic regression on text,
+# no "input" key): not read; the message stays as DIET left it.
+old = make_pipeline(TfidfVectorizer(), LogisticRegression())
+old.fit(["salut", "c'est quoi un cfa"], ["greet", "faq/cfa_what"])
 storage = LocalModelStorage(Path(tempfile.mkdtemp()))
 resource = Resource("ngram")
 with storage.write_to(resource) as directory:
     (directory / MODEL_FILE).write_bytes(pickle.dumps({"classifier": old, "responses": {}}))
 settings = {"linear_weight": 1.0, "entity_markers": ["place"]}
 loaded = NgramIntentClassifier.load(settings, storage, resource, None)
-message = Message(data={"text": "salut", "entities": [{"entity": "place"}]})
+message = Message(data={"text": "salut", "entities": []})
+message.set("intent", {"name": "faq", "confidence": 1.0}, add_to_output=True)
 message.set("intent_ranking", [{"name": "faq", "confidence": 1.0}], add_to_output=True)
 loaded.process([message])
 print(message.get("intent")["name"])
@@ -184,6 +197,33 @@ print(message.get("intent")["name"])
 
 
 @pytest.mark.skipif(not ENGINE_PYTHON.exists(), reason="the engine runtime is not set up")
-def test_a_classifier_saved_before_the_entity_kinds_reads_the_text_alone() -> None:
-    # Its vectorizers would read the entity part as text: it must be given the text alone.
-    assert last_line_in_engine(LEGACY_SCRIPT) == "greet"
+def test_a_classifier_of_an_earlier_version_is_not_read() -> None:
+    assert last_line_in_engine(LEGACY_SCRIPT) == "faq"
+
+
+VECTOR_SCRIPT = r"""
+import json
+import numpy as np
+import spacy
+from rasa.shared.nlu.training_data.message import Message
+from nlu.components.ngram_intent import SPACY_DOC, word_vector
+
+nlp = spacy.load("fr_core_news_md")
+out = {}
+for text in ("mon salaire", "?!", "salaire"):
+    message = Message(data={"text": text})
+    message.set(SPACY_DOC, nlp(text))
+    out[text] = float(np.linalg.norm(word_vector(message)))
+out["no document"] = float(np.linalg.norm(word_vector(Message(data={"text": "salaire"}))))
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(not ENGINE_PYTHON.exists(), reason="the engine runtime is not set up")
+def test_the_word_vector_is_read_from_spacy_s_document() -> None:
+    # The document SpacyNLP leaves on the message, under the key Rasa gives it.
+    norms = json.loads(last_line_in_engine(VECTOR_SCRIPT))
+    assert norms["mon salaire"] == pytest.approx(1.0, abs=1e-5)
+    assert norms["salaire"] == pytest.approx(1.0, abs=1e-5)
+    assert norms["?!"] == 0.0
+    assert norms["no document"] == 0.0
