@@ -14,7 +14,7 @@ import numpy as np
 from nlu.components.vector_svc import VectorSvc, mean_vector
 
 texts = {
-    "greet": ["bonjour", "salut", "coucou", "bonsoir", "hello", "slt", "bjr", "yo"],
+    "greet": ["bonjour", "salut", "coucou", "bonsoir", "hello", "slt", "bjr", "yo", "y"],
     "faq/cfa_what": ["c'est quoi un cfa", "un cfa ça sert à quoi", "le cfa c'est quoi",
                      "cfa definition", "centre de formation d'apprentis c quoi",
                      "explique moi le cfa", "cfa kesako", "un cfa c'est quoi exactement"],
@@ -45,6 +45,7 @@ out = {
     "gibberish": best("zorglub kwxq plimf", mean_vector([])),
     "keyboard": best("azerty qsdf", mean_vector([])),
     "one_letter": best("j t", mean_vector([])),
+    "one_letter_alone": best("y !", mean_vector([])),
     "with_one": best("je voudrais savoir", one),
     "with_two": best("je voudrais savoir", two),
     "empty_vector": mean_vector([]).tolist()[:2],
@@ -59,6 +60,8 @@ def test_the_model_reads_words_vectors_and_leaves_unknown_words_unread() -> None
     got = json.loads(last_line_in_engine(SCRIPT))
     assert got["greeting"][0] == "greet"
     assert got["greeting"][2] is True
+    # A one-letter word seen in training is read when it is the whole message ("a+").
+    assert got["one_letter_alone"][2] is True
     # No word of two letters or more seen in training: an even distribution (1 of 4 labels),
     # so the blend stays under the fallback threshold; never a "yes" to nothing.
     for case in ("gibberish", "keyboard", "one_letter"):
