@@ -27,6 +27,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import SPACY_DOCS
 from rasa.shared.nlu.constants import (
     ENTITIES,
     INTENT,
@@ -48,6 +49,7 @@ from nlu.components.intent_blend import (
 from nlu.components.source_digest import source_digest
 from nlu.components.vector_svc import (
     ENTITY_SEPARATOR,
+    MODEL_VERSION,
     NO_ENTITY,
     VectorSvc,
     mean_vector,
@@ -61,8 +63,8 @@ MODEL_FILE = "ngram_intent.pkl"
 # Saved with the model: a model saved by an earlier version of this component (another
 # classifier, other inputs) is not read; DIET answers alone until the next training.
 INPUT_FORMAT = "text+entity-kinds+word-vector"
-# Set by SpacyNLP on every message (training and parsing): rasa.nlu.constants.SPACY_DOCS.
-SPACY_DOC = "text_spacy_doc"
+# Set by SpacyNLP on every message, in training and at parse time.
+SPACY_DOC = SPACY_DOCS[TEXT]
 
 
 def classifier_input(text: str, entities: List[Dict[str, Any]], markers: List[str]) -> str:
@@ -76,6 +78,7 @@ def word_vector(message: Message) -> np.ndarray:
     """The unit-length mean vector of the message's words that have one (spaCy's document)."""
     doc = message.get(SPACY_DOC)
     if doc is None:
+        # No SpacyNLP before this component: the n-grams alone (the vector part stays 0).
         return mean_vector([])
     return mean_vector([t.vector for t in doc if t.has_vector and not t.is_punct])
 
@@ -142,7 +145,7 @@ class NgramIntentClassifier(GraphComponent):
             logger.warning("NgramIntentClassifier: fewer than two intents, not trained.")
             return self._resource
         classifier = VectorSvc(float(self._config["C"]), int(self._config["random_seed"]))
-        classifier.fit(texts, np.asarray(vectors), labels)
+        classifier.fit(texts, vectors, labels)
         self._classifier = classifier
         self._responses = dict(training_data.responses or {})
         with self._model_storage.write_to(self._resource) as directory:
@@ -167,15 +170,25 @@ class NgramIntentClassifier(GraphComponent):
             with model_storage.read_from(resource) as directory:
                 # Our own file, written by train() into the model archive.
                 saved = pickle.loads((directory / MODEL_FILE).read_bytes())  # noqa: S301
-        except (ValueError, FileNotFoundError, AttributeError, ImportError):
+        except (
+            ValueError,
+            FileNotFoundError,
+            AttributeError,
+            ImportError,
+            EOFError,
+            pickle.UnpicklingError,
+        ):
             # AttributeError / ImportError: a classifier pickled by another version of this
             # module (a rollback): DIET alone rather than no model at all.
             logger.warning("NgramIntentClassifier: no usable trained model, DIET alone.")
             return cls(config, model_storage, resource)
-        if saved.get("input") != INPUT_FORMAT:
+        classifier = saved.get("classifier")
+        if saved.get("input") != INPUT_FORMAT or getattr(classifier, "version", None) != (
+            MODEL_VERSION
+        ):
             logger.warning("NgramIntentClassifier: a model of another version, DIET alone.")
             return cls(config, model_storage, resource)
-        return cls(config, model_storage, resource, saved["classifier"], saved["responses"])
+        return cls(config, model_storage, resource, classifier, saved["responses"])
 
     # --- parsing ----------------------------------------------------------------------
     def process(self, messages: List[Message]) -> List[Message]:
@@ -193,8 +206,7 @@ class NgramIntentClassifier(GraphComponent):
         length = int(self._config["ranking_length"])
         entities = message.get(ENTITIES) or []
         read = classifier_input(text, entities, self._markers)
-        vector = word_vector(message)[np.newaxis, :]
-        probabilities = classifier.read([read], vector).probabilities[0]
+        probabilities = classifier.read([read], [word_vector(message)]).probabilities[0]
         linear = {
             str(label): float(p)
             for label, p in zip(classifier.classes_, probabilities, strict=True)
