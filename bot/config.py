@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     # unset value means a key generated once in var/dev-data-key. A SecretStr so that no
     # repr of the settings ever prints it.
     data_encryption_keys: SecretStr | None = None
+    # Fernet keys of Rasa's tracker events (bot/tracker_crypto.py), same format and rules,
+    # kept apart from the data keys: the supervisor hands these to the Rasa server only,
+    # the data keys to the gateway only. In development an unset value means a key
+    # generated once in var/dev-tracker-key.
+    tracker_encryption_keys: SecretStr | None = None
     timezone: str = "Europe/Paris"
 
     # Engine topology: the supervisor starts Rasa and the action server on these ports.
@@ -90,6 +95,14 @@ class Settings(BaseSettings):
         return [key.strip() for key in raw.split(",") if key.strip()]
 
     @property
+    def tracker_keys(self) -> list[str]:
+        """The configured tracker keys, in order (empty when unset)."""
+        if self.tracker_encryption_keys is None:
+            return []
+        raw = self.tracker_encryption_keys.get_secret_value()
+        return [key.strip() for key in raw.split(",") if key.strip()]
+
+    @property
     def is_production(self) -> bool:
         return self.environment == "production"
 
@@ -117,19 +130,26 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if not value or value.lower() in PLACEHOLDER_SECRETS or len(value) < 16:
                 raise ValueError(f"{name.upper()} must be set to a strong secret in production")
-        keys = self.data_keys
-        if not keys:
-            raise ValueError(
-                "DATA_ENCRYPTION_KEYS must be set in production (Fernet keys, comma-separated)"
-            )
-        # A placeholder or a truncated key is refused here, before any process starts; the
-        # message gives the key's position, never the key.
-        for position, key in enumerate(keys, start=1):
-            if not is_fernet_key(key):
+        for variable, keys in (
+            ("DATA_ENCRYPTION_KEYS", self.data_keys),
+            ("TRACKER_ENCRYPTION_KEYS", self.tracker_keys),
+        ):
+            if not keys:
                 raise ValueError(
-                    f"DATA_ENCRYPTION_KEYS: key {position} is not a Fernet key"
-                    " (32 bytes, url-safe base64)"
+                    f"{variable} must be set in production (Fernet keys, comma-separated)"
                 )
+            # A placeholder or a truncated key is refused here, before any process starts;
+            # the message gives the key's position, never the key.
+            for position, key in enumerate(keys, start=1):
+                if not is_fernet_key(key):
+                    raise ValueError(
+                        f"{variable}: key {position} is not a Fernet key"
+                        " (32 bytes, url-safe base64)"
+                    )
+        # Two key sets so that the Rasa server holds nothing that opens the application
+        # database, and the gateway nothing that opens the tracker store.
+        if set(self.data_keys) & set(self.tracker_keys):
+            raise ValueError("TRACKER_ENCRYPTION_KEYS must not reuse a key of DATA_ENCRYPTION_KEYS")
 
     def with_generated_secrets(self) -> Settings:
         """Return a copy where unset local secrets are generated (development only)."""

@@ -39,6 +39,8 @@ from bot.config import Settings, get_settings
 logger = logging.getLogger(__name__)
 
 DEV_KEY_FILE = "dev-data-key"
+# The development key of Rasa's tracker events (bot/tracker_crypto.py), made the same way.
+TRACKER_DEV_KEY_FILE = "dev-tracker-key"
 ROTATION_BATCH = 500
 
 
@@ -125,6 +127,23 @@ def resolve_keys(settings: Settings) -> list[str]:
     return [development_key(Path(settings.var_dir) / DEV_KEY_FILE)]
 
 
+def resolve_tracker_keys(settings: Settings) -> list[str]:
+    """The tracker keys (``TRACKER_ENCRYPTION_KEYS``), resolved like the data keys: in
+    development only, the local key ``var/dev-tracker-key`` when none is set."""
+    keys = settings.tracker_keys
+    if keys:
+        return keys
+    if settings.is_production:
+        raise DataKeyError("TRACKER_ENCRYPTION_KEYS must be set in production")
+    return [
+        development_key(
+            Path(settings.var_dir) / TRACKER_DEV_KEY_FILE,
+            variable="TRACKER_ENCRYPTION_KEYS",
+            what="Rasa's tracker events",
+        )
+    ]
+
+
 def configure(settings: Settings) -> None:
     """Set this process's data keys from its settings (entry points call this first, so
     a missing or malformed key stops the process at start, not at the first message)."""
@@ -138,9 +157,12 @@ def keyring() -> Keyring:
     return _keyring
 
 
-def development_key(path: Path) -> str:
+def development_key(
+    path: Path, variable: str = "DATA_ENCRYPTION_KEYS", what: str = "free texts"
+) -> str:
     """A key generated once and kept in ``path`` (mode 0600), so that a local database
-    stays readable across restarts and by every local process. Never for production."""
+    stays readable across restarts and by every local process. Never for production.
+    ``variable`` is the setting it stands in for, ``what`` what it encrypts (the warning)."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written whole under a temporary name, then linked in place: two processes
@@ -156,9 +178,12 @@ def development_key(path: Path) -> str:
         finally:
             scratch.unlink()
     logger.warning(
-        "DATA_ENCRYPTION_KEYS is not set: free texts are encrypted with the development key"
-        " kept in %s (set DATA_ENCRYPTION_KEYS in production)",
+        "%s is not set: %s are encrypted with the development key kept in %s (set %s in"
+        " production)",
+        variable,
+        what,
         path,
+        variable,
     )
     return path.read_text(encoding="ascii").strip()
 

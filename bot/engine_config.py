@@ -10,6 +10,9 @@ import yaml
 from bot.config import PROJECT_ROOT, Settings
 
 BUILD_HASH_FILE = PROJECT_ROOT / "build" / "rasa" / "HASH"
+# Rasa's SQL tracker store with every event encrypted (bot/tracker_store.py): Rasa loads a
+# tracker store by its class path and gives it the SQL store's keys.
+TRACKER_STORE_TYPE = "bot.tracker_store.EncryptedSQLTrackerStore"
 
 
 def model_path(settings: Settings) -> Path:
@@ -19,17 +22,20 @@ def model_path(settings: Settings) -> Path:
 
 
 def tracker_store_config(url: str) -> dict[str, object]:
-    """Rasa's SQL tracker store settings from a SQLAlchemy URL.
+    """The encrypted SQL tracker store's settings (Rasa's SQL store's keys) from a
+    SQLAlchemy URL.
 
-    The password is not written to disk: Rasa reads it from ``TRACKER_DB_PASSWORD``.
+    Neither the password nor the encryption keys are written to disk: the Rasa server reads
+    the password from ``TRACKER_DB_PASSWORD`` and the store its keys from
+    ``TRACKER_ENCRYPTION_KEYS``.
     """
     parts = urlsplit(url)
     if parts.scheme.startswith("sqlite"):
         # sqlite:///relative.db and sqlite:////absolute.db, as SQLAlchemy reads them.
-        return {"type": "SQL", "dialect": "sqlite", "db": unquote(parts.path[1:])}
+        return {"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": unquote(parts.path[1:])}
     if parts.scheme.startswith("postgresql"):
         config: dict[str, object] = {
-            "type": "SQL",
+            "type": TRACKER_STORE_TYPE,
             "dialect": "postgresql",
             "url": parts.hostname or "localhost",
             "port": parts.port or 5432,
@@ -80,8 +86,8 @@ def lock_store_password(url: str | None) -> str:
 
 
 def write_endpoints(settings: Settings) -> Path:
-    """Write ``var/endpoints.yml``: action server, SQL tracker store and, when several Rasa
-    servers share that tracker store, the Redis lock store."""
+    """Write ``var/endpoints.yml``: action server, encrypted SQL tracker store and, when
+    several Rasa servers share that tracker store, the Redis lock store."""
     endpoints: dict[str, object] = {
         "action_endpoint": {"url": f"{settings.action_server_url}/webhook"},
         "tracker_store": tracker_store_config(settings.tracker_store_url),

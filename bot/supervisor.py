@@ -33,6 +33,8 @@ from bot.engine_config import (
     write_endpoints,
 )
 from bot.logging_setup import configure_logging
+from bot.tracker_crypto import KEYS_VARIABLE as TRACKER_KEYS_VARIABLE
+from bot.tracker_crypto import TrackerKeyring
 
 logger = logging.getLogger("relais.supervisor")
 
@@ -56,15 +58,23 @@ class Child:
 
 
 def child_env(
-    settings: Settings, extra: dict[str, str] | None = None, *, database: bool = False
+    settings: Settings,
+    extra: dict[str, str] | None = None,
+    *,
+    database: bool = False,
+    tracker: bool = False,
 ) -> dict[str, str]:
     """A child's environment. The data keys go only to a child that opens the application
-    database (``database``): the gateway. Rasa and the action server never do, so they do
-    not hold the keys, even when the supervisor's own environment has them."""
+    database (``database``): the gateway. The tracker keys go only to the child that reads
+    and writes Rasa's tracker events (``tracker``): the Rasa server. No child holds a key
+    it does not use, even when the supervisor's own environment has it."""
     env = dict(os.environ)
     env.pop("DATA_ENCRYPTION_KEYS", None)
+    env.pop(TRACKER_KEYS_VARIABLE, None)
     if database and settings.data_encryption_keys is not None:
         env["DATA_ENCRYPTION_KEYS"] = settings.data_encryption_keys.get_secret_value()
+    if tracker and settings.tracker_encryption_keys is not None:
+        env[TRACKER_KEYS_VARIABLE] = settings.tracker_encryption_keys.get_secret_value()
     env.update(
         {
             "PYTHONPATH": str(PROJECT_ROOT),
@@ -129,7 +139,7 @@ def plan(settings: Settings) -> list[Child]:
             "rasa",
             rasa_command(model, endpoints, settings.rasa_port),
             f"{settings.engine_url}/status?token={rasa_token}",
-            child_env(settings),
+            child_env(settings, tracker=True),
         ),
         Child(
             "gateway",
@@ -270,13 +280,22 @@ def with_data_keys(settings: Settings) -> Settings:
     return settings.model_copy(update={"data_encryption_keys": SecretStr(",".join(keys))})
 
 
+def with_tracker_keys(settings: Settings) -> Settings:
+    """The settings with the tracker keys resolved once, like the data keys: in
+    development without ``TRACKER_ENCRYPTION_KEYS`` the local key file (``var/dev-tracker-key``)
+    is read or made here, and the Rasa server and its restarts get that very key."""
+    keys = crypto.resolve_tracker_keys(settings)
+    TrackerKeyring(keys)  # a malformed key stops everything now, not in the engine
+    return settings.model_copy(update={"tracker_encryption_keys": SecretStr(",".join(keys))})
+
+
 def main() -> None:
     settings = get_settings()
     settings.check_secrets()
     settings = settings.with_generated_secrets()
     configure_logging(settings.log_level)
     Path(settings.var_dir).mkdir(parents=True, exist_ok=True)
-    settings = with_data_keys(settings)
+    settings = with_tracker_keys(with_data_keys(settings))
     supervisor = Supervisor(settings, plan(settings))
     sys.exit(asyncio.run(supervisor.run()))
 

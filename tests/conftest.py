@@ -26,6 +26,10 @@ WANT_POSTGRES = os.environ.get("RELAIS_TEST_POSTGRES") == "1"
 # use it, never a developer's own key nor the development key file in var/.
 TEST_DATA_KEY = Fernet.generate_key().decode()
 os.environ["DATA_ENCRYPTION_KEYS"] = TEST_DATA_KEY
+# Likewise the tracker store's key (bot/tracker_crypto.py): every stack of the run (the
+# instances of the scale test share one tracker store) and the rotation command use it.
+TEST_TRACKER_KEY = Fernet.generate_key().decode()
+os.environ["TRACKER_ENCRYPTION_KEYS"] = TEST_TRACKER_KEY
 
 
 @pytest.fixture(autouse=True)

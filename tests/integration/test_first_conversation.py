@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
+from bot.tracker_crypto import TrackerKeyring
+from tests.conftest import TEST_TRACKER_KEY
 from tests.utils.chat import ChatClient
 from tests.utils.stack import Stack
 
@@ -125,3 +131,52 @@ def test_menu_topic_button_answers_from_the_knowledge_base(chat: ChatClient) -> 
     answer = chat.send(payload=topic["payload"])["messages"][0]
     assert "Source" in answer["text"]
     assert answer["buttons"], "every knowledge answer ends with a next step"
+
+
+def tracker_events(url: str) -> list[tuple[Any, ...]]:
+    """Every row of Rasa's ``events`` table, as stored (SQLite or PostgreSQL)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT id, sender_id, type_name, timestamp, intent_name, action_name, data"
+                    " FROM events ORDER BY id"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return [tuple(row) for row in rows]
+
+
+def test_what_people_write_is_encrypted_in_rasas_tracker_store(stack: Stack) -> None:
+    # Words never seen in training (asked to rephrase), in ASCII: Rasa's JSON would hold
+    # them as written, so not finding them means they are not stored in clear.
+    said = "Quorvelid blantrix zumpfor"
+    person = ChatClient(stack.base_url)
+    assert "compris" in person.say(said), "the usual answer"
+
+    rows = tracker_events(stack.tracker_store_url)
+    stored = json.dumps(rows)
+    for fragment in ("Quorvelid", "blantrix", "zumpfor"):
+        assert fragment not in stored
+    # Rasa's own rows, encrypted with the tracker key: the message is there, readable with
+    # the key only, and nothing of this conversation is in clear beside it.
+    keyring = TrackerKeyring([TEST_TRACKER_KEY])
+    events = {row[0]: json.loads(keyring.read(row[6], row[0])) for row in rows}
+    (sender,) = {row[1] for row in rows if events[row[0]].get("text") == said}
+    mine = [row for row in rows if row[1] == sender]
+    assert {"session_started", "user", "bot"} <= {row[2] for row in mine}
+    for _id, _sender, _type, _timestamp, intent_name, action_name, data in mine:
+        assert data.startswith("gAAAAA"), "a Fernet token"
+        assert (intent_name, action_name) == (None, None)
+    log = stack.log()
+    assert "InMemoryTrackerStore" not in log, "Rasa never fell back to a store in memory"
+    assert "written before encryption" not in log, "no event was ever stored in clear"
+
+    # The second misunderstanding in a row offers a person: the action read the first one
+    # from the tracker Rasa decrypted; the "no" that follows reads the slot it set.
+    assert "conseiller" in person.say("zorglub kwxq plimf")
+    assert "je t'écoute" in person.send(payload="/deny")["messages"][0]["text"]
+    assert len(tracker_events(stack.tracker_store_url)) > len(rows)
+    person.close()

@@ -29,6 +29,8 @@ from sqlalchemy.orm import Session
 
 from bot.conversations.models import Conversation, Delivery, Direction, Message, User
 from bot.db import make_engine
+from bot.tracker_crypto import TrackerKeyring
+from tests.conftest import TEST_TRACKER_KEY
 from tests.utils.redis_server import command, command_calls, redis_server
 from tests.utils.stack import Stack, running_stacks
 
@@ -264,13 +266,16 @@ def test_rasa_recorded_each_user_message_once_in_order(run: Run) -> None:
     try:
         with engine.connect() as connection:
             rows = connection.execute(
-                text("SELECT sender_id, data FROM events WHERE type_name = 'user' ORDER BY id")
+                text("SELECT id, sender_id, data FROM events WHERE type_name = 'user' ORDER BY id")
             ).all()
     finally:
         engine.dispose()
+    # Encrypted with the run's tracker key, which both instances were given.
+    keyring = TrackerKeyring([TEST_TRACKER_KEY])
     said: dict[str, list[str]] = {}
-    for sender_id, data in rows:
-        said.setdefault(sender_id, []).append(json.loads(data)["text"])
+    for row_id, sender_id, data in rows:
+        assert data.startswith("gAAAAA"), "stored as a Fernet token"
+        said.setdefault(sender_id, []).append(json.loads(keyring.read(data, row_id))["text"])
     for talk in run.talks:
         assert said[user_ids[talk.session_id]] == [s.engine_text for s in talk.sent]
     assert sum(map(len, said.values())) == CONVERSATIONS * len(script(0))

@@ -6,10 +6,17 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import SecretStr
 
 from bot import supervisor
 from bot.config import Settings
-from bot.engine_config import lock_store_config, write_endpoints
+from bot.engine_config import (
+    TRACKER_STORE_TYPE,
+    lock_store_config,
+    tracker_store_config,
+    write_endpoints,
+)
+from tests.conftest import TEST_TRACKER_KEY as KEY
 
 
 def endpoints_of(tmp_path: Path, **settings: object) -> dict[str, object]:
@@ -57,3 +64,30 @@ def test_the_lock_store_password_stays_out_of_the_file(tmp_path: Path) -> None:
 def test_a_lock_store_url_rasa_cannot_use_is_refused(url: str) -> None:
     with pytest.raises(ValueError, match="lock store"):
         lock_store_config(url)
+
+
+def test_the_endpoints_file_names_the_encrypted_store_and_holds_no_key(tmp_path: Path) -> None:
+    # Rasa loads it by this class path (tests/unit/test_tracker_encryption.py checks it does).
+    assert TRACKER_STORE_TYPE == "bot.tracker_store.EncryptedSQLTrackerStore"
+    assert tracker_store_config("sqlite:////srv/relais/rasa-tracker.db") == {
+        "type": TRACKER_STORE_TYPE,
+        "dialect": "sqlite",
+        "db": "/srv/relais/rasa-tracker.db",
+    }
+    assert tracker_store_config("postgresql+psycopg://rasa:s%40cret@db.internal/tracker") == {
+        "type": TRACKER_STORE_TYPE,
+        "dialect": "postgresql",
+        "url": "db.internal",
+        "port": 5432,
+        "db": "tracker",
+        "username": "rasa",
+        "password": "${TRACKER_DB_PASSWORD}",
+    }
+    settings = Settings(
+        var_dir=tmp_path,
+        tracker_encryption_keys=SecretStr(KEY),
+        tracker_store_url="postgresql+psycopg://rasa:s%40cret@db.internal/tracker",
+    )
+    written = write_endpoints(settings).read_text(encoding="utf-8")
+    assert KEY not in written
+    assert "s@cret" not in written

@@ -31,6 +31,8 @@ class Stack:
     var_dir: Path
     log_path: Path
     process: subprocess.Popen[bytes]
+    # Rasa's tracker store (SQLite in var_dir, or the PostgreSQL one the fixture gives).
+    tracker_store_url: str = ""
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -93,6 +95,9 @@ def start_stack(tmp: Path, extra_env: dict[str, str] | None = None) -> Stack:
     var_dir.mkdir(parents=True, exist_ok=True)
     database_url = (extra_env or {}).get("DATABASE_URL", f"sqlite:///{var_dir / 'app.db'}")
     migrate(database_url)
+    tracker_store_url = (extra_env or {}).get(
+        "TRACKER_STORE_URL", f"sqlite:///{var_dir / 'rasa-tracker.db'}"
+    )
     port, rasa_port, actions_port = free_port(), free_port(), free_port()
     admin_token = "integration-admin-token-0123456789"
     env = {
@@ -101,7 +106,7 @@ def start_stack(tmp: Path, extra_env: dict[str, str] | None = None) -> Stack:
         "RASA_PORT": str(rasa_port),
         "ACTIONS_PORT": str(actions_port),
         "DATABASE_URL": database_url,
-        "TRACKER_STORE_URL": f"sqlite:///{var_dir / 'rasa-tracker.db'}",
+        "TRACKER_STORE_URL": tracker_store_url,
         "VAR_DIR": str(var_dir),
         "ADMIN_API_TOKEN": admin_token,
         "ENVIRONMENT": "test",
@@ -136,6 +141,7 @@ def start_stack(tmp: Path, extra_env: dict[str, str] | None = None) -> Stack:
         var_dir,
         log_path,
         process,
+        tracker_store_url,
     )
 
 
