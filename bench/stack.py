@@ -757,6 +757,8 @@ def bench_stack(tmp: Path) -> Iterator[Stack]:
         "ADMIN_API_TOKEN": admin_token,
         "RASA_TOKEN": secrets.token_urlsafe(24),
         "DATA_ENCRYPTION_KEYS": data_key,
+        # Rasa's tracker events are encrypted too (bot/tracker_store.py): a throwaway key.
+        "TRACKER_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "ENVIRONMENT": "development",
         "LOG_LEVEL": "WARNING",
         # Each web chat reply says where its time went (bot/timing.py): the slowest
