@@ -178,8 +178,9 @@ class NgramIntentClassifier(GraphComponent):
             EOFError,
             pickle.UnpicklingError,
         ):
-            # AttributeError / ImportError: a classifier pickled by another version of this
-            # module (a rollback): DIET alone rather than no model at all.
+            # A file that cannot be read, or a pickle of classes this code no longer has
+            # (AttributeError / ImportError): DIET alone rather than no model at all. A pickle
+            # that loads is checked for its version below.
             logger.warning("NgramIntentClassifier: no usable trained model, DIET alone.")
             return cls(config, model_storage, resource)
         classifier = saved.get("classifier")

@@ -85,8 +85,6 @@ class VectorSvc:
     """Character and word n-grams, entity kinds and the mean word vector; a linear SVM."""
 
     def __init__(self, c: float = 1.0, random_state: int = 42) -> None:
-        self._c = c
-        self._random_state = random_state
         self._features: FeatureUnion = make_union(
             TfidfVectorizer(
                 analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, preprocessor=text_part
@@ -155,9 +153,8 @@ class VectorSvc:
         self._known_words = frozenset(w for w in words if " " not in w)
         return self
 
-    def knows_a_word(self, text: str) -> bool:
+    def _knows_a_word(self, words: Sequence[str]) -> bool:
         """A word seen in training: of two letters or more, or the message's only word."""
-        words = self._features.transformer_list[1][1].build_analyzer()(text)
         unigrams = [word for word in words if " " not in word]
         return any(
             word in self._known_words and (len(word) >= KNOWN_WORD_MIN_LENGTH or len(unigrams) == 1)
@@ -166,7 +163,9 @@ class VectorSvc:
 
     def read(self, texts: Sequence[str], vectors: Sequence[np.ndarray]) -> Reading:
         probabilities = self._model.predict_proba(self._matrix(texts, vectors, fit=False))
-        known = [self.knows_a_word(text) for text in texts]
+        # The word vectorizer's own tokens (folded, uni- and bigrams), as the model saw them.
+        analyse = self._features.transformer_list[1][1].build_analyzer()
+        known = [self._knows_a_word(analyse(text)) for text in texts]
         even = np.full(probabilities.shape[1], 1.0 / probabilities.shape[1])
         for row, knows in enumerate(known):
             if not knows:
