@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.fernet_keys import parse_keys
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "token", "xxx"}
 
@@ -91,16 +93,14 @@ class Settings(BaseSettings):
         """The configured data keys, in order (empty when unset)."""
         if self.data_encryption_keys is None:
             return []
-        raw = self.data_encryption_keys.get_secret_value()
-        return [key.strip() for key in raw.split(",") if key.strip()]
+        return parse_keys(self.data_encryption_keys.get_secret_value())
 
     @property
     def tracker_keys(self) -> list[str]:
         """The configured tracker keys, in order (empty when unset)."""
         if self.tracker_encryption_keys is None:
             return []
-        raw = self.tracker_encryption_keys.get_secret_value()
-        return [key.strip() for key in raw.split(",") if key.strip()]
+        return parse_keys(self.tracker_encryption_keys.get_secret_value())
 
     @property
     def is_production(self) -> bool:

@@ -29,12 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import Column, Engine, MetaData, Table, Text, and_, column, event, select, table
 from sqlalchemy.sql import operators
 from sqlalchemy.types import TypeDecorator
 
 from bot.config import Settings, get_settings
+from bot.fernet_keys import key_set, token_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -57,31 +58,18 @@ class Keyring:
     """The process's data keys: the first encrypts, all decrypt."""
 
     def __init__(self, keys: Sequence[str]) -> None:
-        if not keys:
-            raise DataKeyError("no data encryption key given (DATA_ENCRYPTION_KEYS)")
-        fernets: list[Fernet] = []
-        for position, key in enumerate(keys, start=1):
-            try:
-                fernets.append(Fernet(key))
-            except (ValueError, TypeError):
-                # ``from None``: the underlying error must not carry the key into a log.
-                raise DataKeyError(
-                    f"DATA_ENCRYPTION_KEYS: key {position} is not a Fernet key"
-                    " (32 bytes, url-safe base64)"
-                ) from None
-        self._primary = fernets[0]
-        self._all = MultiFernet(fernets)
+        self._primary, self._all = key_set(keys, "DATA_ENCRYPTION_KEYS", DataKeyError)
 
     def encrypt(self, plaintext: str) -> str:
         return self._primary.encrypt(plaintext.encode("utf-8")).decode("ascii")
 
     def decrypt(self, token: str) -> str:
         """The plaintext; ``InvalidToken`` when no key opens it."""
-        return self._all.decrypt(_token_bytes(token)).decode("utf-8")
+        return self._all.decrypt(token_bytes(token)).decode("utf-8")
 
     def opens(self, token: str) -> bool:
         try:
-            self._all.decrypt(_token_bytes(token))
+            self._all.decrypt(token_bytes(token))
         except InvalidToken:
             return False
         return True
@@ -89,23 +77,12 @@ class Keyring:
     def rotate(self, token: str) -> str | None:
         """The token re-encrypted with the first key, or None when it already is;
         ``InvalidToken`` when no key opens it."""
-        raw = _token_bytes(token)
+        raw = token_bytes(token)
         try:
             self._primary.decrypt(raw)
         except InvalidToken:
             return self._all.rotate(raw).decode("ascii")
         return None
-
-
-def _token_bytes(token: Any) -> bytes:
-    """A stored value as token bytes; anything that cannot be a token (plaintext with
-    accents, a driver's bytes) is an invalid token, like a wrong key."""
-    if not isinstance(token, str):
-        raise InvalidToken
-    try:
-        return token.encode("ascii")
-    except UnicodeEncodeError:
-        raise InvalidToken from None
 
 
 _keyring: Keyring | None = None

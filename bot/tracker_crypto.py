@@ -31,9 +31,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
+
+from bot.fernet_keys import key_set, parse_keys, token_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +59,6 @@ class TrackerDecryptionError(RuntimeError):
     the rotation ran). Never answered with garbage, an empty event or a dropped one."""
 
 
-def parse_keys(raw: str | None) -> list[str]:
-    """The keys of a ``TRACKER_ENCRYPTION_KEYS`` value, in order (empty when unset)."""
-    return [key.strip() for key in (raw or "").split(",") if key.strip()]
-
-
 def undecryptable(row_id: object) -> TrackerDecryptionError:
     return TrackerDecryptionError(
         f"cannot decrypt tracker event {row_id} (events.data): no key in {KEYS_VARIABLE}"
@@ -74,20 +71,7 @@ class TrackerKeyring:
     """The tracker keys: the first encrypts, all decrypt."""
 
     def __init__(self, keys: Sequence[str]) -> None:
-        if not keys:
-            raise TrackerKeyError(f"no tracker encryption key given ({KEYS_VARIABLE})")
-        fernets: list[Fernet] = []
-        for position, key in enumerate(keys, start=1):
-            try:
-                fernets.append(Fernet(key))
-            except (ValueError, TypeError):
-                # ``from None``: the underlying error must not carry the key into a log.
-                raise TrackerKeyError(
-                    f"{KEYS_VARIABLE}: key {position} is not a Fernet key"
-                    " (32 bytes, url-safe base64)"
-                ) from None
-        self._primary = fernets[0]
-        self._all = MultiFernet(fernets)
+        self._primary, self._all = key_set(keys, KEYS_VARIABLE, TrackerKeyError)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> TrackerKeyring:
@@ -109,7 +93,7 @@ class TrackerKeyring:
         if isinstance(stored, str) and stored.startswith(PLAINTEXT_START):
             return stored
         try:
-            return self._all.decrypt(_token_bytes(stored)).decode("utf-8")
+            return self._all.decrypt(token_bytes(stored)).decode("utf-8")
         except InvalidToken:
             raise undecryptable(row_id) from None
 
@@ -119,7 +103,7 @@ class TrackerKeyring:
         ``TrackerDecryptionError`` when no key opens it."""
         if stored.startswith(PLAINTEXT_START):
             return self.encrypt(stored)
-        raw = _token_bytes(stored)
+        raw = token_bytes(stored)
         try:
             self._primary.decrypt(raw)
         except InvalidToken:
@@ -128,17 +112,6 @@ class TrackerKeyring:
             except InvalidToken:
                 raise undecryptable(row_id) from None
         return None
-
-
-def _token_bytes(stored: object) -> bytes:
-    """A stored value as token bytes; anything that cannot be a token (NULL, text with
-    accents) is an invalid token, like a wrong key."""
-    if not isinstance(stored, str):
-        raise InvalidToken
-    try:
-        return stored.encode("ascii")
-    except UnicodeEncodeError:
-        raise InvalidToken from None
 
 
 # --- start-up check ----------------------------------------------------------------------
