@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sqlalchemy import create_engine
-
 from bot import crypto, tracker_crypto
 from bot.config import Settings, get_settings
 from bot.db import make_engine
@@ -79,9 +77,7 @@ def rotate_tracker_key(settings: Settings, batch_size: int) -> int:
     except (crypto.DataKeyError, tracker_crypto.TrackerKeyError) as exc:
         print(f"Refused: {exc}", file=sys.stderr)
         return 2
-    url = settings.tracker_store_url
-    connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
-    engine = create_engine(url, connect_args=connect_args)
+    engine = tracker_crypto.tracker_engine(settings.tracker_store_url)
     try:
         count = tracker_crypto.rotate(engine, keyring, batch_size)
     except tracker_crypto.TrackerDecryptionError as exc:

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import inspect, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from bot.fernet_keys import key_set, parse_keys, token_bytes
@@ -112,6 +112,14 @@ class TrackerKeyring:
             except InvalidToken:
                 raise undecryptable(row_id) from None
         return None
+
+
+def tracker_engine(url: str) -> Engine:
+    """An engine on Rasa's tracker database for the gateway's side (erasure, retention
+    purge, rotation): SQLite waits up to 30 s for Rasa's writes to finish rather than
+    failing at once; the database's own settings (journal mode) are left as Rasa made them."""
+    connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
+    return create_engine(url, connect_args=connect_args)
 
 
 # --- start-up check ----------------------------------------------------------------------

@@ -29,7 +29,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, create_engine, delete, exists, inspect, or_, select, text
+from sqlalchemy import and_, delete, exists, inspect, or_, select, text
 from sqlalchemy.orm import Session
 
 from bot.appointments.models import (
@@ -44,6 +44,7 @@ from bot.conversations.models import Conversation, Message, User
 from bot.privacy.links import ExportLink
 from bot.privacy.models import Consent
 from bot.self_assessment.models import SelfAssessment
+from bot.tracker_crypto import tracker_engine
 from bot.web.sessions import WebChatSession
 from handoff.models import OPEN_STATUSES, Handoff, HandoffEvent, HandoffNote, HandoffStatus
 
@@ -216,8 +217,7 @@ TRACKER_PURGE = text(
 
 def purge_tracker(tracker_store_url: str, cutoff: dt.datetime) -> int:
     """Delete Rasa tracker events older than ``cutoff`` that no conversation still needs."""
-    connect_args = {"timeout": 30} if tracker_store_url.startswith("sqlite") else {}
-    engine = create_engine(tracker_store_url, connect_args=connect_args)
+    engine = tracker_engine(tracker_store_url)
     try:
         if not inspect(engine).has_table("events"):
             return 0

@@ -21,7 +21,7 @@ import logging
 from typing import Any
 
 from babel.dates import format_date
-from sqlalchemy import create_engine, delete, inspect, or_, select, text
+from sqlalchemy import delete, inspect, or_, select, text
 from sqlalchemy.orm import Session
 
 from bot.appointments.models import (
@@ -37,6 +37,7 @@ from bot.i18n import gettext, normalise_locale
 from bot.privacy.links import ExportLink
 from bot.privacy.models import Consent
 from bot.self_assessment.models import SelfAssessment
+from bot.tracker_crypto import tracker_engine
 from bot.web.sessions import WebChatSession
 from handoff.models import Handoff, HandoffEvent, HandoffNote
 
@@ -329,8 +330,7 @@ def erase_tracker(tracker_store_url: str, sender_id: str) -> int:
     Call it once the turn that asked for the erasure is over: Rasa saves a turn's events
     before it answers, so nothing of the person is written after this.
     """
-    connect_args = {"timeout": 30} if tracker_store_url.startswith("sqlite") else {}
-    engine = create_engine(tracker_store_url, connect_args=connect_args)
+    engine = tracker_engine(tracker_store_url)
     try:
         if not inspect(engine).has_table(TRACKER_EVENTS_TABLE):
             return 0
