@@ -89,6 +89,8 @@ Rankings = dict[str, dict[str, Any]]
 def ranking_of(result: dict[str, Any]) -> dict[str, Any]:
     return {
         "lexicon": bool(result.get("danger_lexicon")),
+        # The danger detector's mark: the person is asked whether they are in danger.
+        "suspected": (result.get("danger_suspected") or {}).get("name"),
         "ranking": [
             [str(r.get("name")), round(float(r.get("confidence") or 0.0), 5)]
             for r in result.get("intent_ranking") or []

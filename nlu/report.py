@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from dialogues.actions.conversation import DANGER_DOUBT, FALLBACK_INTENT
+
 URGENT_PREFIX = "urgent_"
 GOALS = {"macro_f1": 0.90, "urgent_recall": 0.98, "false_urgent_rate": 0.02}
 SUMMARY_KEYS = {"accuracy", "macro avg", "weighted avg", "micro avg"}
@@ -40,10 +42,72 @@ class Prediction:
     truth: str
     predicted: str
     confidence: float
+    text: str = ""
 
     @property
     def right(self) -> bool:
         return self.truth == self.predicted
+
+
+@dataclass(frozen=True)
+class AsServed:
+    """What the assistant did with each tested message, read from the intent ranking it
+    served (after the fallback and the danger detector): an urgent message got the emergency
+    answer, the danger question, or neither; an everyday one got either, or neither."""
+
+    dangers: int
+    answered: int
+    asked: int
+    everyday: int
+    everyday_emergency: int
+    everyday_asked: int
+    # Tested messages with no entry in rankings.json (a folder saved by an older version):
+    # counted apart rather than as missed.
+    unknown: int = 0
+
+    @property
+    def missed(self) -> int:
+        return self.dangers - self.answered - self.asked
+
+    @property
+    def caught(self) -> float:
+        return (self.answered + self.asked) / self.dangers if self.dangers else 0.0
+
+
+def served_action(served: dict[str, Any]) -> str:
+    """ "emergency", "asked" or "other" for one message's entry of rankings.json, as the
+    fallback action decides (dialogues/actions/conversation.py)."""
+    ranking = served.get("ranking") or []
+    first = str(ranking[0][0]) if ranking else ""
+    if first.startswith(URGENT_PREFIX):
+        return "emergency"
+    if first != FALLBACK_INTENT:
+        return "other"
+    doubt = sum(float(c) for name, c in ranking if str(name).startswith(URGENT_PREFIX))
+    return "asked" if served.get("suspected") or doubt >= DANGER_DOUBT else "other"
+
+
+def as_served(predictions: list[Prediction], rankings: dict[str, Any]) -> AsServed | None:
+    if not rankings:
+        return None
+    counts: Counter[str] = Counter()
+    for p in predictions:
+        if p.text not in rankings:
+            counts["unknown"] += 1
+            continue
+        action = served_action(rankings[p.text])
+        kind = "danger" if p.truth.startswith(URGENT_PREFIX) else "everyday"
+        counts[kind] += 1
+        counts[f"{kind}:{action}"] += 1
+    return AsServed(
+        dangers=counts["danger"],
+        answered=counts["danger:emergency"],
+        asked=counts["danger:asked"],
+        everyday=counts["everyday"],
+        everyday_emergency=counts["everyday:emergency"],
+        everyday_asked=counts["everyday:asked"],
+        unknown=counts["unknown"],
+    )
 
 
 @dataclass
@@ -60,6 +124,8 @@ class Evaluation:
     # Every intent prediction of the run (needs --successes): the as-served counts and the
     # fallback threshold sweep are computed from them.
     predictions: list[Prediction]
+    # What people were shown, from the run's rankings.json (None when it has none).
+    as_served: AsServed | None = None
 
     def served(self, threshold: float) -> tuple[int, int]:
         """(urgent messages acted on, non-urgent messages queued as urgent) when urgent
@@ -102,6 +168,7 @@ def evaluate(results: Path) -> Evaluation:
             truth=str(item.get("intent", "")),
             predicted=str((item.get("intent_prediction") or {}).get("name") or "none"),
             confidence=float((item.get("intent_prediction") or {}).get("confidence") or 0.0),
+            text=str(item.get("text") or ""),
         )
         for item in successes + errors
     ]
@@ -137,6 +204,7 @@ def evaluate(results: Path) -> Evaluation:
         non_urgent_total=all_total - urgent_total,
         false_urgent=false_urgent,
         predictions=predictions,
+        as_served=as_served(predictions, _load(results / "rankings.json") or {}),
     )
 
 
@@ -201,6 +269,30 @@ def render(evaluations: list[Evaluation], served_threshold: float) -> str:
         "Successes are needed for it (--successes).",
         "",
     ]
+    served = [ev for ev in evaluations if ev.as_served is not None]
+    if served:
+        lines += [
+            "What people were shown (from each run's rankings.json, as served by the model "
+            "that made the run: its fallback threshold and components then; saved "
+            "cross-validation folds keep theirs): for a danger, the emergency answer, the "
+            "question whether they are in danger (an unclear message with the urgent "
+            f"intents at {DANGER_DOUBT} or more together, or marked by the danger detector), "
+            "or neither; for an everyday message, the same.",
+            "",
+            "| run | dangers: emergency answer / asked / missed (caught) "
+            "| everyday messages: emergency answer / asked |",
+            "|---|---|---|",
+        ]
+        for ev in served:
+            a = ev.as_served
+            assert a is not None
+            lines.append(
+                f"| {ev.name} | {a.answered} / {a.asked} / {a.missed} of {a.dangers} "
+                f"({a.caught:.3f}) | {a.everyday_emergency} / {a.everyday_asked} of {a.everyday}"
+                + (f" ({a.unknown} tested messages not in rankings.json)" if a.unknown else "")
+                + " |"
+            )
+        lines.append("")
     for ev in evaluations:
         lines += [f"## {ev.name}", "", "Most confused pairs (truth -> predicted, count):", ""]
         lines += [f"- {t} -> {p}: {n}" for (t, p), n in ev.confusions.most_common(15)]

@@ -53,6 +53,16 @@ def nlu_summary(result: dict[str, Any]) -> dict[str, Any]:
     """Rasa's parse result in the public shape of shared/spec/http-api.md."""
     intent = result.get("intent") or {}
     name = intent.get("name")
+    suspected = result.get("danger_suspected") or {}
+    understood = suspected.get("understood")
+    if name == "nlu_fallback" and understood and understood != name:
+        # Turned into the danger question by the danger detector: report what the
+        # classifiers read (with its own confidence and level), and the danger asked about.
+        intent = next(
+            (r for r in result.get("intent_ranking") or [] if r.get("name") == understood),
+            {"name": understood, "confidence": 0.0},
+        )
+        name = understood
     faq_topic = None
     selector = (result.get("response_selector") or {}).get("faq") or {}
     key = (selector.get("response") or {}).get("intent_response_key") or ""
@@ -67,4 +77,8 @@ def nlu_summary(result: dict[str, Any]) -> dict[str, Any]:
             for e in result.get("entities") or []
         ],
         "handoff": level_of(name),
+        # Beyond the spec's shape: the danger the person is asked about (then, instead of
+        # the answer to ``intent``) when the danger detector turned the message into that
+        # question (nlu/components/danger_detector.py); null otherwise.
+        "danger_question": suspected.get("name"),
     }

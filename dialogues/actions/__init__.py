@@ -14,7 +14,9 @@ from dialogues.actions.conversation import (
     ActionChangeLanguage,
     ActionHandleFallback,
     ActionIdentifyParent,
+    ActionNoAfterFallback,
     ActionSessionStart,
+    ActionYesAfterFallback,
 )
 from dialogues.actions.gateway import ActionAskGateway
 from dialogues.actions.handoff import ActionHandoffEnded, ActionRequestHandoff
@@ -29,10 +31,12 @@ __all__ = [
     "ActionHandoffEnded",
     "ActionIdentifyParent",
     "ActionManageSelfAssessment",
+    "ActionNoAfterFallback",
     "ActionRequestHandoff",
     "ActionSelfAssessmentDone",
     "ActionSessionStart",
     "ActionStartSelfAssessment",
+    "ActionYesAfterFallback",
     "ValidatePlaceForm",
     "ValidateSelfAssessmentForm",
 ]

@@ -19,6 +19,13 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from dialogues.actions.conversation import (
+    DANGER_CHECK_SLOT,
+    SUSPECTED_KEY,
+    confirmed_danger,
+    pending_check,
+    user_turns,
+)
 from dialogues.actions.handoff import handoff_request, session_user_intents
 from dialogues.assessment import scoring
 from dialogues.assessment.scoring import SKIPPED, Question, Reading, Role
@@ -52,7 +59,18 @@ YES_WORDS = ("oui", "ouais", "ok", "okay", "d accord", "vas y", "yes", "yep", "s
 NO_WORDS = ("non", "nan", "no", "nope", "pas", "surtout pas", "jamais")
 STATE_SLOTS = ("sa_stopped", "sa_retry", "sa_summary_shown", "sa_status")
 # Slots the form's validation sets besides the questions (kept by ``run``).
-FORM_STATE = frozenset({"sa_stopped", "sa_retry", "sa_summary_shown", KEEP, SHARE})
+FORM_STATE = frozenset(
+    {
+        "sa_stopped",
+        "sa_retry",
+        "sa_summary_shown",
+        KEEP,
+        SHARE,
+        DANGER_CHECK_SLOT,
+        "sa_offer_pending",
+        "sa_then_handoff",
+    }
+)
 
 
 def role_of(tracker: Tracker) -> Role:
@@ -236,6 +254,9 @@ class ValidateSelfAssessmentForm(FormValidationAction):
         if tracker.get_slot("requested_slot") != slot:
             return {}
         name, _ = _intent(tracker)
+        checked = self._danger_check(dispatcher, tracker, name)
+        if checked is not None:
+            return checked
         if name == ANSWER_INTENT:
             if _entity(tracker, QUESTION_ENTITY) != slot.removeprefix("sa_"):
                 return self._stale(dispatcher, tracker)
@@ -267,6 +288,9 @@ class ValidateSelfAssessmentForm(FormValidationAction):
             text = tracker.latest_message.get("text") or ""
             if is_danger(tracker):
                 return {}  # the urgent answer comes first, always (its own rule)
+            checked = self._danger_check(dispatcher, tracker, name)
+            if checked is not None:
+                return checked
             asks = looks_like_question(text)
             if is_interruption(tracker) and (
                 asks or (question.kind == "text" and name not in TOPIC_INTENTS)
@@ -291,6 +315,33 @@ class ValidateSelfAssessmentForm(FormValidationAction):
         if reading.kind == "answer":
             return {question.slot: reading.value}
         return self._unclear(dispatcher, tracker)
+
+    def _danger_check(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, name: str
+    ) -> dict[str, Any] | None:
+        """A message the danger detector marked (nlu/components/danger_detector.py): asked
+        whether the person is in danger, before the question again. The reply right after
+        it is read as a reply to it, not as an answer to the form's question: the "Oui"
+        button is the urgent intent (its rule stops the form, numbers first); a typed yes
+        or a request for a person gets the same, here; a no gets "tant mieux" and the form's
+        question again. None when neither applies (the form reads the message)."""
+        danger = str((tracker.latest_message.get(SUSPECTED_KEY) or {}).get("name") or "")
+        retry = {"sa_retry": int(tracker.get_slot("sa_retry") or 0) + 1}
+        if danger.startswith(URGENT_PREFIX):
+            dispatcher.utter_message(response="utter_check_danger", danger_payload=f"/{danger}")
+            asked = {"danger": danger, "intent": None, "topic": None, "turn": user_turns(tracker)}
+            return {**retry, DANGER_CHECK_SLOT: asked}
+        check = pending_check(tracker)
+        if check is None or name.startswith(URGENT_PREFIX):
+            return None
+        said = read_yes_no(tracker.latest_message.get("text") or "")
+        if name in ("affirm", "request_human") or (name != "deny" and said == YES):
+            events = confirmed_danger(dispatcher, tracker, str(check["danger"]))
+            return {**{e["name"]: e["value"] for e in events}, "sa_stopped": True}
+        if name == "deny" or said == NO:
+            dispatcher.utter_message(response="utter_glad_not_in_danger")
+            return {**retry, DANGER_CHECK_SLOT: None}
+        return None
 
     def _unclear(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         """Not an answer, not a question: say so kindly; the form asks again. (Setting a

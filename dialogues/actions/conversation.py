@@ -8,6 +8,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from dialogues.actions.knowledge import NEAREST
+from dialogues.knowledge.base import load_topics
+
 SUPPORTED_LANGUAGES = ("fr", "en")
 ENGLISH_HINTS = ("english", "anglais", "inglés", "ingles", "englisch")
 FALLBACK_INTENT = "nlu_fallback"
@@ -19,6 +22,12 @@ URGENT_PREFIX = "urgent_"
 # dangers asked about over the three folds, for 82 more questions on 10,595 everyday
 # messages (1.2-1.7% asked before, 1.8-2.6% after); no change on the held-out and fresh sets.
 DANGER_DOUBT = 0.15
+# Set on the parsed message by the danger detector (nlu/components/danger_detector.py): a
+# message it found dangerous and the classifiers did not read as urgent.
+SUSPECTED_KEY = "danger_suspected"
+# Remembers, until the next answer, that the danger question was asked and what the
+# message had been understood as: "Non, ça va" then gets that answer, or a rephrase.
+DANGER_CHECK_SLOT = "danger_check"
 
 
 # Not carried into a new session: the self-assessment is offered again before a handoff
@@ -30,6 +39,7 @@ PER_SESSION_SLOTS = (
     "sa_then_handoff",
     "sa_handoff_request",
     "requested_slot",
+    DANGER_CHECK_SLOT,
 )
 
 
@@ -110,23 +120,57 @@ class ActionHandleFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         danger = possible_danger(tracker)
+        again = pending_check(tracker)
+        if danger is None and again is not None and not again.get("again"):
+            # A reply to the danger question that was not understood ("wi", "ouii"): the
+            # question once more, rather than "not understood" and a question forgotten.
+            danger = str(again["danger"])
+            check = {**again, "again": True}
+        else:
+            check = {"danger": danger, **understood_as(tracker)}
         if danger is not None:
             dispatcher.utter_message(response="utter_check_danger", danger_payload=f"/{danger}")
-            events = [SlotSet("human_offered_after_fallback", False)]
+            events = [
+                SlotSet("human_offered_after_fallback", False),
+                SlotSet(DANGER_CHECK_SLOT, {**check, "turn": user_turns(tracker)}),
+            ]
         else:
             twice = previous_user_intent(tracker) == FALLBACK_INTENT
             dispatcher.utter_message(response="utter_default_twice" if twice else "utter_default")
-            events = [SlotSet("human_offered_after_fallback", twice)]
+            events = [
+                SlotSet("human_offered_after_fallback", twice),
+                SlotSet(DANGER_CHECK_SLOT, None),
+            ]
         # The gateway marks the message: the supervision page lists what was not understood.
-        # A button press is not a question, so only typed text counts.
-        if not (tracker.latest_message.get("text") or "").startswith("/"):
+        # A button press is not a question, so only typed text counts; nor is a message that
+        # may say a danger (its words must not reach a list of examples).
+        typed = not (tracker.latest_message.get("text") or "").startswith("/")
+        if typed and danger is None:
             dispatcher.utter_message(json_message={"not_understood": True})
         return events
 
 
+def user_turns(tracker: Tracker) -> int:
+    """How many user messages the conversation has had (the latest included)."""
+    return sum(1 for event in tracker.events if event.get("event") == "user")
+
+
+def pending_check(tracker: Tracker) -> dict[str, Any] | None:
+    """The danger question, when it was asked right after the message before this one (so
+    the latest message is the reply to it); None otherwise, however long the slot stayed."""
+    check = tracker.get_slot(DANGER_CHECK_SLOT)
+    if not isinstance(check, dict) or not str(check.get("danger") or "").startswith(URGENT_PREFIX):
+        return None
+    return check if check.get("turn") == user_turns(tracker) - 1 else None
+
+
 def possible_danger(tracker: Tracker) -> str | None:
-    """The urgent intent the unclear message may mean (the likeliest one), when the urgent
-    intents together scored at least ``DANGER_DOUBT``."""
+    """The urgent intent the unclear message may mean (the likeliest one): the danger
+    detector's, else the highest urgent intent when the urgent intents together scored at
+    least ``DANGER_DOUBT``."""
+    suspected = tracker.latest_message.get(SUSPECTED_KEY) or {}
+    if str(suspected.get("name") or "").startswith(URGENT_PREFIX):
+        return str(suspected["name"])
     urgent = [
         (float(candidate.get("confidence") or 0), str(candidate.get("name")))
         for candidate in tracker.latest_message.get("intent_ranking") or []
@@ -135,6 +179,97 @@ def possible_danger(tracker: Tracker) -> str | None:
     if not urgent or sum(confidence for confidence, _ in urgent) < DANGER_DOUBT:
         return None
     return max(urgent)[1]
+
+
+def understood_intent(parse_data: dict[str, Any]) -> str:
+    """The intent a user message was read as: the one served, or, when the danger detector
+    turned it into the danger question, the one the classifiers had read (so that a later
+    request for a person is ranked by it, and a "no" to the question answers it)."""
+    served = str((parse_data.get("intent") or {}).get("name") or "")
+    understood = str((parse_data.get(SUSPECTED_KEY) or {}).get("understood") or "")
+    return understood if served == FALLBACK_INTENT and understood else served
+
+
+def understood_as(tracker: Tracker) -> dict[str, str | None]:
+    """What the message was read as before the danger detector turned it into the danger
+    question: the intent, and the knowledge topic when it was one (None when the message
+    was not understood in the first place)."""
+    intent = understood_intent(tracker.latest_message)
+    topic = str((tracker.latest_message.get(SUSPECTED_KEY) or {}).get("topic") or "")
+    return {
+        "intent": intent if intent and intent != FALLBACK_INTENT else None,
+        "topic": topic.split("/", 1)[1] if topic.startswith("faq/") else None,
+    }
+
+
+class ActionNoAfterFallback(Action):
+    """A "no" right after "not understood": to the danger question, glad, then the answer
+    the message had been read as (a knowledge topic's, or the intent's own response: "mon
+    patron me hurle dessus" gets the employer-conflict answer) or a request to rephrase;
+    otherwise, no worries."""
+
+    def name(self) -> str:
+        return "action_no_after_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        check = pending_check(tracker)
+        if check is None:
+            dispatcher.utter_message(response="utter_no_human_ok")
+            return [SlotSet(DANGER_CHECK_SLOT, None)]
+        dispatcher.utter_message(response="utter_glad_not_in_danger")
+        topic = check.get("topic")
+        intent = check.get("intent")
+        own_response = f"utter_{intent}"
+        events: list[EventType] = [SlotSet(DANGER_CHECK_SLOT, None)]
+        if topic and topic != NEAREST and topic in load_topics():
+            dispatcher.utter_message(response=f"utter_faq/{topic}")
+        elif intent and own_response in (domain.get("responses") or {}):
+            # Without the offer of a person its own rule adds (mental health, employer
+            # conflict): after this action, no rule would read a "oui" / "non merci" to it.
+            # "Parler à quelqu'un" works at any time.
+            dispatcher.utter_message(response=own_response)
+        else:
+            # Where to go needs the place, an intent without a response of its own its own
+            # flow, and a message not understood its words again: ask again.
+            dispatcher.utter_message(response="utter_rephrase_after_danger_check")
+        return events
+
+
+class ActionYesAfterFallback(Action):
+    """A typed "oui" right after "not understood". To the danger question: what its "Oui"
+    button gives (that danger's emergency answer, numbers first, and an urgent request for a
+    person); otherwise, please say it again."""
+
+    def name(self) -> str:
+        return "action_yes_after_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        check = pending_check(tracker)
+        if check is None:
+            dispatcher.utter_message(response="utter_rephrase_ok")
+            return [SlotSet(DANGER_CHECK_SLOT, None)]
+        return confirmed_danger(dispatcher, tracker, str(check["danger"]))
+
+
+def confirmed_danger(
+    dispatcher: CollectingDispatcher, tracker: Tracker, danger: str
+) -> list[EventType]:
+    """ "Yes" to the danger question, however it was said: what its "Oui" button gives, that
+    danger's emergency answer (numbers first) and an urgent request for a person."""
+    # Imported here: the handoff actions import this module's helpers.
+    from dialogues.actions.handoff import handoff_message
+
+    dispatcher.utter_message(response=f"utter_{danger}")
+    dispatcher.utter_message(json_message=handoff_message(tracker, "urgent", danger))
+    return [
+        SlotSet(DANGER_CHECK_SLOT, None),
+        SlotSet("sa_offer_pending", False),
+        SlotSet("sa_then_handoff", False),
+    ]
 
 
 def previous_user_intent(tracker: Tracker) -> str | None:

@@ -14,6 +14,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from dialogues.actions.conversation import (
+    DANGER_CHECK_SLOT,
+    confirmed_danger,
+    pending_check,
+    understood_intent,
+)
 from dialogues.assessment import scoring
 from handoff.levels import level_of
 
@@ -37,8 +43,7 @@ def session_user_intents(tracker: Tracker) -> list[str]:
         if kind == "session_started":
             break
         if kind == "user":
-            intent = (event.get("parse_data") or {}).get("intent") or {}
-            intents.append(str(intent.get("name") or ""))
+            intents.append(understood_intent(event.get("parse_data") or {}))
     return intents
 
 
@@ -79,6 +84,12 @@ class ActionRequestHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        check = pending_check(tracker)
+        latest = understood_intent(tracker.latest_message)
+        if check is not None and not latest.startswith("urgent_"):
+            # "Je veux parler à quelqu'un" in reply to "are you in danger?": a yes, urgent,
+            # with that danger's numbers first (never the self-assessment before it).
+            return confirmed_danger(dispatcher, tracker, str(check["danger"]))
         priority: str
         priority, reason = handoff_request(session_user_intents(tracker))
         saved = tracker.get_slot("sa_handoff_request")
@@ -103,19 +114,26 @@ class ActionRequestHandoff(Action):
         answers = shared_assessment(tracker)
         if answers is not None:
             priority = scoring.handoff_priority(priority, scoring.flags(answers))
-        dispatcher.utter_message(
-            json_message={
-                "handoff": {
-                    "priority": priority,
-                    "reason": reason,
-                    "place": _text_slot(tracker, "place"),
-                    "age": _text_slot(tracker, "age") or assessed_age(tracker),
-                    # A parent asks for themselves: the gateway asks them no age band.
-                    "role": _text_slot(tracker, "role") or "young",
-                }
-            }
-        )
-        return [SlotSet("sa_offer_pending", False), SlotSet("sa_then_handoff", False)]
+        dispatcher.utter_message(json_message=handoff_message(tracker, priority, reason))
+        return [
+            SlotSet("sa_offer_pending", False),
+            SlotSet("sa_then_handoff", False),
+            SlotSet(DANGER_CHECK_SLOT, None),
+        ]
+
+
+def handoff_message(tracker: Tracker, priority: str, reason: str) -> dict[str, Any]:
+    """The gateway's instruction to queue the conversation for a person."""
+    return {
+        "handoff": {
+            "priority": priority,
+            "reason": reason,
+            "place": _text_slot(tracker, "place"),
+            "age": _text_slot(tracker, "age") or assessed_age(tracker),
+            # A parent asks for themselves: the gateway asks them no age band.
+            "role": _text_slot(tracker, "role") or "young",
+        }
+    }
 
 
 def shared_assessment(tracker: Tracker) -> scoring.Answers | None:

@@ -79,6 +79,50 @@ def test_urgent_message_gets_the_numbers_first(chat: ChatClient) -> None:
     assert answer.index("3114") < 20
 
 
+# Read by the classifiers as an employer conflict (a late pay), by the danger detector as a
+# danger (relais-d2647afa34086ad2, 2026-12-07): asked, never answered as a leaflet at once.
+HUNGER_READ_AS_A_PAY_DISPUTE = (
+    "ça fait trois jours que je vis avec rien, ma paie d'apprenti arrive pas"
+)
+
+
+def test_a_danger_read_as_an_everyday_message_is_asked_about(stack: Stack) -> None:
+    chat = ChatClient(stack.base_url)
+    (question,) = chat.send(HUNGER_READ_AS_A_PAY_DISPUTE)["messages"]
+    assert "est-ce que tu es en danger" in question["text"]
+    yes, no = (b["payload"] for b in question["buttons"])
+    assert (yes, no) == ("/urgent_no_food_money", "/deny")
+    # "Non, ça va": glad, then the answer the message had been read as.
+    glad, answer = chat.send(payload=no)["messages"]
+    assert "tant mieux" in glad["text"]
+    assert "tu as des droits" in answer["text"]
+    # "oui", typed (the button sends the urgent intent itself): that danger's numbers first,
+    # and the urgent request to a person.
+    again = ChatClient(stack.base_url)
+    again.send(HUNGER_READ_AS_A_PAY_DISPUTE)
+    reply = again.send("oui")
+    assert reply["messages"][0]["text"].startswith("📞")
+    assert "115" in reply["messages"][0]["text"]
+    assert reply["handoff"]["priority"] == "urgent"
+    # The "Oui" button: the same.
+    pressed = ChatClient(stack.base_url)
+    pressed.send(HUNGER_READ_AS_A_PAY_DISPUTE)
+    reply = pressed.send(payload=yes)
+    assert reply["messages"][0]["text"].startswith("📞")
+    assert reply["handoff"]["priority"] == "urgent"
+    for client in (chat, again, pressed):
+        client.close()
+    parsed = httpx.post(
+        f"{stack.base_url}/api/nlu/parse",
+        json={"text": HUNGER_READ_AS_A_PAY_DISPUTE},
+        headers={"Authorization": f"Bearer {stack.admin_token}"},
+        timeout=30,
+    ).json()
+    # What the classifiers read, and the danger the person is asked about instead.
+    assert (parsed["intent"], parsed["handoff"]) == ("apprentice_employer_conflict", "high")
+    assert parsed["danger_question"] == "urgent_no_food_money"
+
+
 def test_asking_for_english_switches_language(chat: ChatClient) -> None:
     reply = chat.send("can we speak english please")
     assert reply.get("locale") == "en"

@@ -11,7 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from dialogues.actions.conversation import (
     ActionChangeLanguage,
     ActionHandleFallback,
+    ActionNoAfterFallback,
     ActionSessionStart,
+    ActionYesAfterFallback,
 )
 from dialogues.actions.handoff import ActionHandoffEnded, ActionRequestHandoff
 from dialogues.actions.knowledge import ActionAnswerFaq, ValidatePlaceForm
@@ -48,7 +50,13 @@ async def test_first_misunderstanding_asks_to_rephrase() -> None:
     assert messages[0]["response"] == "utter_default"
     assert messages[1]["custom"] == {"not_understood": True}, "kept for the content team"
     assert events == [
-        {"event": "slot", "timestamp": None, "name": "human_offered_after_fallback", "value": False}
+        {
+            "event": "slot",
+            "timestamp": None,
+            "name": "human_offered_after_fallback",
+            "value": False,
+        },
+        {"event": "slot", "timestamp": None, "name": "danger_check", "value": None},
     ]
 
 
@@ -93,6 +101,94 @@ async def test_urgent_intents_are_summed_before_asking_about_a_danger(
     messages, _ = await run(ActionHandleFallback(), snapshot)
     assert messages[0]["response"] == response
     assert messages[0].get("danger_payload") == payload
+
+
+def suspected(topic: str | None) -> dict[str, Any]:
+    """A message the danger detector marked (nlu/components/danger_detector.py)."""
+    event = user_event(
+        "nlu_fallback",
+        "jme brule les poignets avec un briquet le soir",
+        [
+            {"name": "nlu_fallback", "confidence": 0.62},
+            {"name": "faq", "confidence": 0.7},
+            {"name": "urgent_suicidal_thoughts", "confidence": 0.04},
+            {"name": "urgent_violence", "confidence": 0.05},
+        ],
+    )
+    event["parse_data"]["danger_suspected"] = {
+        "name": "urgent_suicidal_thoughts",
+        "confidence": 0.62,
+        "understood": "faq" if topic else "nlu_fallback",
+        "topic": topic,
+    }
+    return event
+
+
+async def test_a_message_the_danger_detector_marked_is_asked_about_its_danger() -> None:
+    # The urgent intents together are below DANGER_DOUBT: the detector's mark decides, and
+    # its danger (not the ranking's likeliest) is behind the button.
+    messages, events = await run(ActionHandleFallback(), tracker([suspected("faq/cfa_what")]))
+    assert messages[0]["response"] == "utter_check_danger"
+    assert messages[0]["danger_payload"] == "/urgent_suicidal_thoughts"
+    check = next(e for e in events if e["name"] == "danger_check")
+    # "turn": the user message it was asked after, so that only the next one is its reply.
+    assert check["value"] == {
+        "danger": "urgent_suicidal_thoughts",
+        "intent": "faq",
+        "topic": "cfa_what",
+        "turn": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("check", "responses"),
+    [
+        # "Non, ça va" to the danger question on a message read as a knowledge question:
+        # glad, then the answer it had been read as.
+        (
+            {"danger": "urgent_violence", "topic": "cfa_what"},
+            ["utter_glad_not_in_danger", "utter_faq/cfa_what"],
+        ),
+        # On a message not understood, or read as where to go (it needs the place): glad,
+        # then please say it again.
+        (
+            {"danger": "urgent_violence", "topic": None},
+            ["utter_glad_not_in_danger", "utter_rephrase_after_danger_check"],
+        ),
+        (
+            {"danger": "urgent_violence", "topic": "nearest_service"},
+            ["utter_glad_not_in_danger", "utter_rephrase_after_danger_check"],
+        ),
+        # Read as an intent with a response of its own: that response.
+        (
+            {"danger": "urgent_violence", "intent": "apprentice_employer_conflict", "topic": None},
+            ["utter_glad_not_in_danger", "utter_apprentice_employer_conflict"],
+        ),
+        # Read as an intent whose answer is a whole flow (no response of its own): ask again.
+        (
+            {"danger": "urgent_violence", "intent": "start_self_assessment", "topic": None},
+            ["utter_glad_not_in_danger", "utter_rephrase_after_danger_check"],
+        ),
+        # A "no" after a plain "not understood": no worries, as before.
+        (None, ["utter_no_human_ok"]),
+    ],
+)
+async def test_no_after_the_danger_question_gets_the_answer_or_a_rephrase(
+    check: dict[str, Any] | None, responses: list[str]
+) -> None:
+    asked = {**check, "turn": 1} if check else None
+    snapshot = tracker(
+        [suspected(None), user_event("deny", "non ça va")], slots={"danger_check": asked}
+    )
+    domain = {"responses": {"utter_apprentice_employer_conflict": [{"text": "..."}]}}
+    dispatcher = CollectingDispatcher()
+    events = await ActionNoAfterFallback().run(dispatcher, snapshot, domain)
+    messages = dispatcher.messages
+    assert [m["response"] for m in messages] == responses
+    if check is not None:
+        assert events == [
+            {"event": "slot", "timestamp": None, "name": "danger_check", "value": None}
+        ]
 
 
 async def test_session_starts_in_the_language_the_gateway_sent() -> None:
@@ -202,7 +298,7 @@ async def handoff_asked(events: list[dict], slots: dict[str, Any] | None = None)
     (its offer is tested in test_assessment_actions.py)."""
     slots = {"sa_offered_before_handoff": True, **(slots or {})}
     messages, returned = await run(ActionRequestHandoff(), tracker(events, slots=slots))
-    assert [e["name"] for e in returned] == ["sa_offer_pending", "sa_then_handoff"]
+    assert [e["name"] for e in returned] == ["sa_offer_pending", "sa_then_handoff", "danger_check"]
     assert len(messages) == 1
     return messages[0]["custom"]["handoff"]
 
@@ -294,3 +390,71 @@ async def test_the_end_of_a_handoff_is_remembered() -> None:
     assert events == [
         {"event": "slot", "timestamp": None, "name": "handled_by_human", "value": True}
     ]
+
+
+async def test_a_danger_question_is_not_listed_as_not_understood() -> None:
+    # Its words may say a danger: they must not reach the supervision page's examples.
+    messages, _ = await run(ActionHandleFallback(), tracker([suspected("faq/cfa_what")]))
+    assert not any(m.get("custom") for m in messages)
+    assert messages[0]["response"] == "utter_check_danger"
+
+
+def test_a_message_turned_into_the_danger_question_ranks_a_handoff_by_what_it_said() -> None:
+    from dialogues.actions.handoff import handoff_request, session_user_intents
+
+    marked = suspected(None)
+    marked["parse_data"]["danger_suspected"]["understood"] = "mental_health_struggle"
+    snapshot = tracker([marked, user_event("deny", "non ça va"), user_event("request_human")])
+    intents = session_user_intents(snapshot)
+    assert intents == ["request_human", "deny", "mental_health_struggle"]
+    assert handoff_request(intents)[0] == "high"
+
+
+async def test_a_typed_yes_to_the_danger_question_gets_the_numbers_and_an_urgent_request() -> None:
+    check = {"danger": "urgent_no_food_money", "intent": None, "topic": None, "turn": 1}
+    asked = [suspected(None), user_event("affirm", "oui")]
+    messages, events = await run(ActionYesAfterFallback(), tracker(asked, {"danger_check": check}))
+    assert messages[0]["response"] == "utter_urgent_no_food_money"
+    handoff = messages[1]["custom"]["handoff"]
+    assert (handoff["priority"], handoff["reason"]) == ("urgent", "urgent_no_food_money")
+    assert {"event": "slot", "timestamp": None, "name": "danger_check", "value": None} in events
+    # A "oui" after a plain "not understood": asked to say it again, no request.
+    messages, _ = await run(ActionYesAfterFallback(), tracker([user_event("affirm", "oui")]))
+    assert [m["response"] for m in messages] == ["utter_rephrase_ok"]
+
+
+async def test_the_danger_question_is_answered_only_by_the_next_message() -> None:
+    # Asked at turn 1; a "non" two messages later is a plain no, not "not in danger".
+    check = {"danger": "urgent_violence", "intent": "faq", "topic": "cfa_what", "turn": 1}
+    later = [suspected(None), user_event("greet", "re"), user_event("deny", "non")]
+    messages, _ = await run(ActionNoAfterFallback(), tracker(later, {"danger_check": check}))
+    assert [m["response"] for m in messages] == ["utter_no_human_ok"]
+
+
+async def test_an_unclear_reply_to_the_danger_question_gets_it_once_more() -> None:
+    check = {"danger": "urgent_violence", "intent": None, "topic": None, "turn": 1}
+    unclear = [suspected(None), user_event("nlu_fallback", "wi")]
+    messages, events = await run(ActionHandleFallback(), tracker(unclear, {"danger_check": check}))
+    assert messages[0]["response"] == "utter_check_danger"
+    assert messages[0]["danger_payload"] == "/urgent_violence"
+    again = next(e for e in events if e["name"] == "danger_check")["value"]
+    assert (again["again"], again["turn"]) == (True, 2)
+    # Not a third time: the usual "not understood" (twice: a person is offered).
+    third = [*unclear, user_event("nlu_fallback", "wiii")]
+    messages, _ = await run(ActionHandleFallback(), tracker(third, {"danger_check": again}))
+    assert messages[0]["response"] == "utter_default_twice"
+
+
+async def test_asking_for_a_person_in_reply_to_the_danger_question_is_urgent() -> None:
+    check = {"danger": "urgent_suicidal_thoughts", "intent": None, "topic": None, "turn": 1}
+    reply = [suspected(None), user_event("request_human", "aidez moi je veux parler a qqn")]
+    slots = {"danger_check": check}
+    messages, _ = await run(ActionRequestHandoff(), tracker(reply, slots))
+    assert messages[0]["response"] == "utter_urgent_suicidal_thoughts", "numbers first"
+    handoff = messages[1]["custom"]["handoff"]
+    assert (handoff["priority"], handoff["reason"]) == ("urgent", "urgent_suicidal_thoughts")
+    # The "Oui" button (its urgent rule already gave the numbers): no second answer.
+    pressed = [suspected(None), user_event("urgent_suicidal_thoughts", "/urgent_suicidal_thoughts")]
+    messages, _ = await run(ActionRequestHandoff(), tracker(pressed, slots))
+    assert len(messages) == 1
+    assert messages[0]["custom"]["handoff"]["priority"] == "urgent"

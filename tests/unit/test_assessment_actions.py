@@ -104,6 +104,46 @@ async def test_a_danger_is_never_taken_for_an_answer() -> None:
     assert "sa_barriers" not in slots
 
 
+async def test_a_danger_the_detector_suspects_is_asked_about_and_no_is_not_an_answer() -> None:
+    marked = message("nlu_fallback", "je tiens plus, j'ai tout préparé pour samedi", confidence=0.6)
+    marked["danger_suspected"] = {
+        "name": "urgent_suicidal_thoughts",
+        "confidence": 0.6,
+        "understood": "mental_health_struggle",
+        "topic": None,
+    }
+    said, slots = await validate(marked, {**answered(), "requested_slot": "sa_keep"})
+    assert said[0]["response"] == "utter_check_danger"
+    assert said[0]["danger_payload"] == "/urgent_suicidal_thoughts"
+    assert "sa_keep" not in slots
+    assert slots["danger_check"]["danger"] == "urgent_suicidal_thoughts"
+    # The reply comes one user message later (these snapshots hold only the latest one).
+    asked = {**slots["danger_check"], "turn": 0}
+    # "Non, ça va": glad, and keep is asked again ("non" is not a no to keeping).
+    said, slots = await validate(
+        message("deny", "/deny"),
+        {**answered(), "requested_slot": "sa_keep", "danger_check": asked},
+    )
+    assert [m["response"] for m in said] == ["utter_glad_not_in_danger"]
+    assert "sa_keep" not in slots
+    assert slots["danger_check"] is None
+    assert slots["requested_slot"] == "sa_keep"
+    # A typed "oui": that danger's numbers, an urgent request for a person, the form stops.
+    said, slots = await validate(
+        message("affirm", "oui"), {**answered(), "requested_slot": "sa_keep", "danger_check": asked}
+    )
+    assert said[0]["response"] == "utter_urgent_suicidal_thoughts"
+    assert said[1]["custom"]["handoff"]["priority"] == "urgent"
+    assert "sa_keep" not in slots
+    assert (slots["sa_stopped"], slots["sa_then_handoff"]) == (True, False)
+    # Long after the question, a "non" is the form's answer again.
+    _, slots = await validate(
+        message("deny", "non"),
+        {**answered(), "requested_slot": "sa_keep", "danger_check": {**asked, "turn": -5}},
+    )
+    assert slots["sa_keep"] == "no"
+
+
 async def test_an_unclear_answer_is_said_kindly_and_asked_again() -> None:
     said, slots = await validate(message("greet", "wesh"), {"requested_slot": "sa_situation"})
     assert said[0]["response"] == "utter_sa_unclear"

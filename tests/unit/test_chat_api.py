@@ -283,3 +283,27 @@ def test_reply_says_where_its_time_went_only_when_asked(
     )
     assert stages["total"] >= stages["engine"]
     assert "salut" not in reply.headers["server-timing"]
+
+
+def test_nlu_summary_of_a_message_turned_into_the_danger_question() -> None:
+    from bot.web.admin_api import nlu_summary
+
+    result = {
+        "intent": {"name": "nlu_fallback", "confidence": 0.8},
+        "intent_ranking": [
+            {"name": "nlu_fallback", "confidence": 0.8},
+            {"name": "apprentice_employer_conflict", "confidence": 0.71},
+            {"name": "urgent_no_food_money", "confidence": 0.04},
+        ],
+        "danger_suspected": {
+            "name": "urgent_no_food_money",
+            "confidence": 0.8,
+            "understood": "apprentice_employer_conflict",
+            "topic": None,
+        },
+    }
+    summary = nlu_summary(result)
+    assert (summary["intent"], summary["confidence"]) == ("apprentice_employer_conflict", 0.71)
+    assert (summary["handoff"], summary["danger_question"]) == ("high", "urgent_no_food_money")
+    plain = nlu_summary({"intent": {"name": "greet", "confidence": 0.9}})
+    assert (plain["intent"], plain["danger_question"]) == ("greet", None)

@@ -74,3 +74,73 @@ def test_the_report_shows_the_served_threshold_and_the_sweep(tmp_path: Path) -> 
 
 def test_the_threshold_is_the_pipelines() -> None:
     assert 0.3 <= fallback_threshold() <= 0.9
+
+
+def test_what_people_were_shown_comes_from_the_served_rankings(tmp_path: Path) -> None:
+    folder = tmp_path / "nlu-blind"
+    folder.mkdir()
+    rows = [
+        # (text, truth, predicted after rasa test undid the fallback, served ranking, mark)
+        ("a", "urgent_violence", "urgent_violence", [["urgent_violence", 0.9]], None),
+        # Not understood, the urgent intents 0.1 + 0.06 together: the danger question.
+        (
+            "b",
+            "urgent_no_shelter",
+            "faq",
+            [
+                ["nlu_fallback", 0.5],
+                ["faq", 0.4],
+                ["urgent_violence", 0.1],
+                ["urgent_no_shelter", 0.06],
+            ],
+            None,
+        ),
+        # Read as a question with confidence, marked by the danger detector: asked.
+        (
+            "c",
+            "urgent_suicidal_thoughts",
+            "faq",
+            [["nlu_fallback", 0.6], ["faq", 0.8], ["urgent_suicidal_thoughts", 0.05]],
+            "urgent_suicidal_thoughts",
+        ),
+        # Answered as a question: missed.
+        ("d", "urgent_no_food_money", "faq", [["faq", 0.9], ["urgent_no_food_money", 0.05]], None),
+        ("e", "greet", "greet", [["greet", 0.9]], None),
+        ("f", "greet", "urgent_violence", [["urgent_violence", 0.7], ["greet", 0.3]], None),
+        ("g", "faq", "faq", [["nlu_fallback", 0.5], ["faq", 0.45], ["urgent_violence", 0.2]], None),
+        # Not understood, no urgent intent to speak of: rephrase.
+        ("h", "faq", "faq", [["nlu_fallback", 0.5], ["faq", 0.45], ["urgent_violence", 0.1]], None),
+    ]
+    successes = [
+        {"text": t, "intent": truth, "intent_prediction": {"name": p, "confidence": 0.5}}
+        for t, truth, p, _, _ in rows
+    ]
+    rankings = {t: {"lexicon": False, "ranking": r, "suspected": s} for t, _, _, r, s in rows}
+    report = {truth: {"f1-score": 1.0, "support": 1} for _, truth, _, _, _ in rows}
+    for name, body in (
+        ("intent_successes.json", successes),
+        ("intent_report.json", report),
+        ("rankings.json", rankings),
+    ):
+        (folder / name).write_text(json.dumps(body), encoding="utf-8")
+    served = evaluate(folder).as_served
+    assert served is not None
+    assert (served.dangers, served.answered, served.asked, served.missed) == (4, 1, 2, 1)
+    assert (served.everyday, served.everyday_emergency, served.everyday_asked) == (4, 1, 1)
+    assert "| nlu-blind | 1 / 2 / 1 of 4 (0.750) | 1 / 1 of 4 |" in render(
+        [evaluate(folder)], served_threshold=0.5
+    )
+    # A run without rankings (an older folder) has no such line.
+    assert evaluate(_write(tmp_path / "old")).as_served is None
+
+
+def test_a_message_missing_from_the_rankings_is_counted_apart_not_as_missed() -> None:
+    from nlu.report import Prediction, as_served
+
+    predictions = [
+        Prediction("urgent_violence", "urgent_violence", 0.9, "a"),
+        Prediction("urgent_violence", "faq", 0.9, "b"),
+    ]
+    served = as_served(predictions, {"a": {"ranking": [["urgent_violence", 0.9]]}})
+    assert served is not None
+    assert (served.dangers, served.answered, served.missed, served.unknown) == (1, 1, 0, 1)
