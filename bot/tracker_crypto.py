@@ -40,7 +40,8 @@ from bot.fernet_keys import key_set, parse_keys, token_bytes
 logger = logging.getLogger(__name__)
 
 KEYS_VARIABLE = "TRACKER_ENCRYPTION_KEYS"
-EVENTS_TABLE = "events"
+# Rasa's SQL tracker store table (erasure and the retention purge delete from it too).
+EVENTS_TABLE = "events"  # Rasa's own name; the SQL statements below spell it out
 # Rasa writes ``json.dumps`` of a dict: plain JSON starts with "{", never a Fernet token
 # (url-safe base64 of the version byte 0x80: "g").
 PLAINTEXT_START = "{"

@@ -44,7 +44,7 @@ from bot.conversations.models import Conversation, Message, User
 from bot.privacy.links import ExportLink
 from bot.privacy.models import Consent
 from bot.self_assessment.models import SelfAssessment
-from bot.tracker_crypto import tracker_engine
+from bot.tracker_crypto import EVENTS_TABLE, tracker_engine
 from bot.web.sessions import WebChatSession
 from handoff.models import OPEN_STATUSES, Handoff, HandoffEvent, HandoffNote, HandoffStatus
 
@@ -219,7 +219,7 @@ def purge_tracker(tracker_store_url: str, cutoff: dt.datetime) -> int:
     """Delete Rasa tracker events older than ``cutoff`` that no conversation still needs."""
     engine = tracker_engine(tracker_store_url)
     try:
-        if not inspect(engine).has_table("events"):
+        if not inspect(engine).has_table(EVENTS_TABLE):
             return 0
         with engine.begin() as connection:
             result = connection.execute(TRACKER_PURGE, {"cutoff": cutoff.timestamp()})

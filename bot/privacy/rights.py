@@ -37,7 +37,7 @@ from bot.i18n import gettext, normalise_locale
 from bot.privacy.links import ExportLink
 from bot.privacy.models import Consent
 from bot.self_assessment.models import SelfAssessment
-from bot.tracker_crypto import tracker_engine
+from bot.tracker_crypto import EVENTS_TABLE, tracker_engine
 from bot.web.sessions import WebChatSession
 from handoff.models import Handoff, HandoffEvent, HandoffNote
 
@@ -46,7 +46,6 @@ logger = logging.getLogger(__name__)
 EXPORT_FORMAT = "relais-export/1"
 # Audit details the person may read: what changed, never which référent did it.
 SHAREABLE_EVENT_DETAILS = ("priority", "reason", "share_history", "outcome", "old")
-TRACKER_EVENTS_TABLE = "events"
 
 
 class UnknownPersonError(LookupError):
@@ -332,11 +331,11 @@ def erase_tracker(tracker_store_url: str, sender_id: str) -> int:
     """
     engine = tracker_engine(tracker_store_url)
     try:
-        if not inspect(engine).has_table(TRACKER_EVENTS_TABLE):
+        if not inspect(engine).has_table(EVENTS_TABLE):
             return 0
         with engine.begin() as connection:
             result = connection.execute(
-                text(f"DELETE FROM {TRACKER_EVENTS_TABLE} WHERE sender_id = :sender_id"),  # noqa: S608
+                text(f"DELETE FROM {EVENTS_TABLE} WHERE sender_id = :sender_id"),  # noqa: S608
                 {"sender_id": sender_id},
             )
             deleted = int(result.rowcount or 0)
