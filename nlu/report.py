@@ -17,7 +17,12 @@ from typing import Any
 
 import yaml
 
-from dialogues.actions.conversation import DANGER_DOUBT, FALLBACK_INTENT
+from dialogues.actions.conversation import (
+    DANGER_DOUBT,
+    FALLBACK_INTENT,
+    SUSPECTED_KEY,
+    danger_to_ask_about,
+)
 
 URGENT_PREFIX = "urgent_"
 GOALS = {"macro_f1": 0.90, "urgent_recall": 0.98, "false_urgent_rate": 0.02}
@@ -83,8 +88,12 @@ def served_action(served: dict[str, Any]) -> str:
         return "emergency"
     if first != FALLBACK_INTENT:
         return "other"
-    doubt = sum(float(c) for name, c in ranking if str(name).startswith(URGENT_PREFIX))
-    return "asked" if served.get("suspected") or doubt >= DANGER_DOUBT else "other"
+    # The fallback action's own rule, on the served parse rebuilt from the saved entry.
+    parse = {
+        "intent_ranking": [{"name": name, "confidence": c} for name, c in ranking],
+        SUSPECTED_KEY: {"name": served.get("suspected")},
+    }
+    return "asked" if danger_to_ask_about(parse) is not None else "other"
 
 
 def as_served(predictions: list[Prediction], rankings: dict[str, Any]) -> AsServed | None:

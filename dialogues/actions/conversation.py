@@ -150,9 +150,14 @@ class ActionHandleFallback(Action):
         return events
 
 
+def user_events(tracker: Tracker) -> list[dict[str, Any]]:
+    """The conversation's user messages, oldest first (the latest included)."""
+    return [event for event in tracker.events if event.get("event") == "user"]
+
+
 def user_turns(tracker: Tracker) -> int:
     """How many user messages the conversation has had (the latest included)."""
-    return sum(1 for event in tracker.events if event.get("event") == "user")
+    return len(user_events(tracker))
 
 
 def pending_check(tracker: Tracker) -> dict[str, Any] | None:
@@ -165,15 +170,20 @@ def pending_check(tracker: Tracker) -> dict[str, Any] | None:
 
 
 def possible_danger(tracker: Tracker) -> str | None:
-    """The urgent intent the unclear message may mean (the likeliest one): the danger
+    """The urgent intent the unclear latest message may mean (see ``danger_to_ask_about``)."""
+    return danger_to_ask_about(tracker.latest_message)
+
+
+def danger_to_ask_about(parse_data: dict[str, Any]) -> str | None:
+    """The urgent intent an unclear message may mean (the likeliest one): the danger
     detector's, else the highest urgent intent when the urgent intents together scored at
-    least ``DANGER_DOUBT``."""
-    suspected = tracker.latest_message.get(SUSPECTED_KEY) or {}
+    least ``DANGER_DOUBT``. (Also what `nlu.report` counts as asked.)"""
+    suspected = parse_data.get(SUSPECTED_KEY) or {}
     if str(suspected.get("name") or "").startswith(URGENT_PREFIX):
         return str(suspected["name"])
     urgent = [
         (float(candidate.get("confidence") or 0), str(candidate.get("name")))
-        for candidate in tracker.latest_message.get("intent_ranking") or []
+        for candidate in parse_data.get("intent_ranking") or []
         if str(candidate.get("name") or "").startswith(URGENT_PREFIX)
     ]
     if not urgent or sum(confidence for confidence, _ in urgent) < DANGER_DOUBT:
@@ -222,7 +232,6 @@ class ActionNoAfterFallback(Action):
         topic = check.get("topic")
         intent = check.get("intent")
         own_response = f"utter_{intent}"
-        events: list[EventType] = [SlotSet(DANGER_CHECK_SLOT, None)]
         if topic and topic != NEAREST and topic in load_topics():
             dispatcher.utter_message(response=f"utter_faq/{topic}")
         elif intent and own_response in (domain.get("responses") or {}):
@@ -234,7 +243,7 @@ class ActionNoAfterFallback(Action):
             # Where to go needs the place, an intent without a response of its own its own
             # flow, and a message not understood its words again: ask again.
             dispatcher.utter_message(response="utter_rephrase_after_danger_check")
-        return events
+        return [SlotSet(DANGER_CHECK_SLOT, None)]
 
 
 class ActionYesAfterFallback(Action):
@@ -274,8 +283,8 @@ def confirmed_danger(
 
 def previous_user_intent(tracker: Tracker) -> str | None:
     """The intent of the user turn before the latest one, within this session."""
-    user_turns = [e for e in tracker.events if e.get("event") == "user"]
-    if len(user_turns) < 2:
+    users = user_events(tracker)
+    if len(users) < 2:
         return None
-    intent = (user_turns[-2].get("parse_data") or {}).get("intent") or {}
+    intent = (users[-2].get("parse_data") or {}).get("intent") or {}
     return intent.get("name")

@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from dialogues.actions.conversation import (
     DANGER_CHECK_SLOT,
+    URGENT_PREFIX,
     confirmed_danger,
     pending_check,
     understood_intent,
@@ -86,7 +87,7 @@ class ActionRequestHandoff(Action):
     ) -> list[EventType]:
         check = pending_check(tracker)
         latest = understood_intent(tracker.latest_message)
-        if check is not None and not latest.startswith("urgent_"):
+        if check is not None and not latest.startswith(URGENT_PREFIX):
             # "Je veux parler à quelqu'un" in reply to "are you in danger?": a yes, urgent,
             # with that danger's numbers first (never the self-assessment before it).
             return confirmed_danger(dispatcher, tracker, str(check["danger"]))
