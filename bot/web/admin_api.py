@@ -12,6 +12,7 @@ from bot.engine_client import EngineUnavailableError
 from bot.messages import MAX_TEXT
 from bot.web.chat_api import bearer, gateway_of
 from bot.web.errors import ApiError
+from dialogues.knowledge.base import RETRIEVAL_INTENT, topic_of
 from handoff.levels import level_of
 
 router = APIRouter(prefix="/api")
@@ -63,11 +64,9 @@ def nlu_summary(result: dict[str, Any]) -> dict[str, Any]:
             {"name": understood, "confidence": 0.0},
         )
         name = understood
-    faq_topic = None
-    selector = (result.get("response_selector") or {}).get("faq") or {}
-    key = (selector.get("response") or {}).get("intent_response_key") or ""
-    if name == "faq" and key.startswith("faq/"):
-        faq_topic = key.split("/", 1)[1]
+    selector = (result.get("response_selector") or {}).get(RETRIEVAL_INTENT) or {}
+    key = (selector.get("response") or {}).get("intent_response_key")
+    faq_topic = topic_of(key) if name == RETRIEVAL_INTENT else None
     return {
         "intent": name,
         "confidence": round(float(intent.get("confidence") or 0.0), 4),

@@ -9,7 +9,8 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from dialogues.actions.knowledge import NEAREST
-from dialogues.knowledge.base import load_topics
+from dialogues.knowledge.base import load_topics, topic_of
+from handoff.levels import level_of
 
 SUPPORTED_LANGUAGES = ("fr", "en")
 ENGLISH_HINTS = ("english", "anglais", "inglés", "ingles", "englisch")
@@ -28,6 +29,8 @@ SUSPECTED_KEY = "danger_suspected"
 # Remembers, until the next answer, that the danger question was asked and what the
 # message had been understood as: "Non, ça va" then gets that answer, or a rephrase.
 DANGER_CHECK_SLOT = "danger_check"
+# Set by action_no_after_fallback: whether the rule after it offers a person.
+PERSON_OFFERED_SLOT = "person_offered_after_check"
 
 
 # Not carried into a new session: the self-assessment is offered again before a handoff
@@ -40,6 +43,7 @@ PER_SESSION_SLOTS = (
     "sa_handoff_request",
     "requested_slot",
     DANGER_CHECK_SLOT,
+    PERSON_OFFERED_SLOT,
 )
 
 
@@ -205,18 +209,20 @@ def understood_as(tracker: Tracker) -> dict[str, str | None]:
     question: the intent, and the knowledge topic when it was one (None when the message
     was not understood in the first place)."""
     intent = understood_intent(tracker.latest_message)
-    topic = str((tracker.latest_message.get(SUSPECTED_KEY) or {}).get("topic") or "")
+    topic = (tracker.latest_message.get(SUSPECTED_KEY) or {}).get("topic")
     return {
         "intent": intent if intent and intent != FALLBACK_INTENT else None,
-        "topic": topic.split("/", 1)[1] if topic.startswith("faq/") else None,
+        "topic": topic_of(topic),
     }
 
 
 class ActionNoAfterFallback(Action):
-    """A "no" right after "not understood": to the danger question, glad, then the answer
-    the message had been read as (a knowledge topic's, or the intent's own response: "mon
-    patron me hurle dessus" gets the employer-conflict answer) or a request to rephrase;
-    otherwise, no worries."""
+    """A "no" right after "not understood": to the danger question, glad (with the emergency
+    numbers, should that change), then the answer the message had been read as (a knowledge
+    topic's, or the intent's own response: "mon patron me hurle dessus" gets the
+    employer-conflict answer) or a request to rephrase; otherwise, no worries. When that
+    intent's own rule offers a person, so does the rule after this action
+    (``person_offered_after_check``)."""
 
     def name(self) -> str:
         return "action_no_after_fallback"
@@ -225,25 +231,37 @@ class ActionNoAfterFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         check = pending_check(tracker)
+        offers_person = False
         if check is None:
             dispatcher.utter_message(response="utter_no_human_ok")
-            return [SlotSet(DANGER_CHECK_SLOT, None)]
-        dispatcher.utter_message(response="utter_glad_not_in_danger")
-        topic = check.get("topic")
-        intent = check.get("intent")
-        own_response = f"utter_{intent}"
-        if topic and topic != NEAREST and topic in load_topics():
-            dispatcher.utter_message(response=f"utter_faq/{topic}")
-        elif intent and own_response in (domain.get("responses") or {}):
-            # Without the offer of a person its own rule adds (mental health, employer
-            # conflict): after this action, no rule would read a "oui" / "non merci" to it.
-            # "Parler à quelqu'un" works at any time.
-            dispatcher.utter_message(response=own_response)
         else:
-            # Where to go needs the place, an intent without a response of its own its own
-            # flow, and a message not understood its words again: ask again.
-            dispatcher.utter_message(response="utter_rephrase_after_danger_check")
-        return [SlotSet(DANGER_CHECK_SLOT, None)]
+            dispatcher.utter_message(response="utter_glad_not_in_danger")
+            offers_person = answer_understood(dispatcher, check, domain)
+        return [
+            SlotSet(DANGER_CHECK_SLOT, None),
+            SlotSet(PERSON_OFFERED_SLOT, offers_person),
+        ]
+
+
+def answer_understood(
+    dispatcher: CollectingDispatcher, check: dict[str, Any], domain: dict[str, Any]
+) -> bool:
+    """The answer a message turned into the danger question had been read as; True when
+    that intent's own rule would have offered a person after it (handoff level offer or
+    high: the rule after action_no_after_fallback offers it)."""
+    topic = check.get("topic")
+    intent = check.get("intent")
+    own_response = f"utter_{intent}"
+    if topic and topic != NEAREST and topic in load_topics():
+        dispatcher.utter_message(response=f"utter_faq/{topic}")
+        return False
+    if intent and own_response in (domain.get("responses") or {}):
+        dispatcher.utter_message(response=own_response)
+        return level_of(str(intent)) in ("offer", "high")
+    # Where to go needs the place, an intent without a response of its own its own flow,
+    # and a message not understood its words again: ask again.
+    dispatcher.utter_message(response="utter_rephrase_after_danger_check")
+    return False
 
 
 class ActionYesAfterFallback(Action):

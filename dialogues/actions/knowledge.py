@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from dialogues.directory.partners import find_partners, known_place_in
-from dialogues.knowledge.base import load_topics
+from dialogues.knowledge.base import load_topics, topic_of
 
 NEAREST = "nearest_service"
 MAX_PARTNERS = 3
@@ -31,8 +31,7 @@ TYPE_ORDER = (
 def faq_topic(tracker: Tracker) -> str | None:
     """The knowledge topic the ResponseSelector chose for the latest message."""
     selector = (tracker.latest_message.get("response_selector") or {}).get("faq") or {}
-    key = (selector.get("response") or {}).get("intent_response_key") or ""
-    return key.split("/", 1)[1] if key.startswith("faq/") else None
+    return topic_of((selector.get("response") or {}).get("intent_response_key"))
 
 
 def place_in(tracker: Tracker) -> str | None:

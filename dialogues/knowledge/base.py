@@ -13,6 +13,8 @@ import yaml
 KNOWLEDGE_DIR = Path(__file__).resolve().parent
 FACT_REF = re.compile(r"\{fact:([a-z0-9_]+)\}")
 MAX_ANSWER = 600
+# The retrieval intent whose sub-intents are the topics ("faq/cfa_what").
+RETRIEVAL_INTENT = "faq"
 LANGUAGES = ("fr", "en")
 
 
@@ -117,6 +119,14 @@ def _topic_from(path: Path) -> Topic:
 
 
 @cache
+def topic_of(response_key: str | None) -> str | None:
+    """The topic in a ResponseSelector key ("faq/cfa_what" -> "cfa_what"); None for
+    anything else."""
+    prefix = f"{RETRIEVAL_INTENT}/"
+    key = response_key or ""
+    return key[len(prefix) :] if key.startswith(prefix) and len(key) > len(prefix) else None
+
+
 def load_topics(directory: Path = KNOWLEDGE_DIR / "topics") -> dict[str, Topic]:
     return {path.stem: _topic_from(path) for path in sorted(directory.glob("*.yml"))}
 

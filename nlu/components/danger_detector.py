@@ -51,7 +51,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu.components import ngram_intent, vector_svc
-from nlu.components.ngram_intent import classifier_input, word_vector
+from nlu.components.ngram_intent import classifier_input, read_saved, word_vector
 from nlu.components.source_digest import source_digest
 from nlu.components.vector_svc import MODEL_VERSION, VectorSvc
 
@@ -148,18 +148,8 @@ class DangerDetector(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> "DangerDetector":
-        try:
-            with model_storage.read_from(resource) as directory:
-                # Our own file, written by train() into the model archive.
-                saved = pickle.loads((directory / MODEL_FILE).read_bytes())  # noqa: S301
-        except (
-            ValueError,
-            FileNotFoundError,
-            AttributeError,
-            ImportError,
-            EOFError,
-            pickle.UnpicklingError,
-        ):
+        saved = read_saved(model_storage, resource, MODEL_FILE)
+        if saved is None:
             # Loud: without it, dangers the classifiers miss are answered as everyday
             # questions (the lexicon and the fallback's own danger question still work).
             logger.error("DangerDetector: no usable trained model, not checking for danger.")

@@ -83,6 +83,24 @@ def word_vector(message: Message) -> np.ndarray:
     return mean_vector([t.vector for t in doc if t.has_vector and not t.is_punct])
 
 
+def read_saved(model_storage: ModelStorage, resource: Resource, filename: str) -> Optional[Any]:
+    """A component's own pickle, written by its train() into the model archive; None when
+    the file cannot be read or holds classes this code no longer has (AttributeError /
+    ImportError). The caller checks the version of what it gets."""
+    try:
+        with model_storage.read_from(resource) as directory:
+            return pickle.loads((directory / filename).read_bytes())  # noqa: S301
+    except (
+        ValueError,
+        FileNotFoundError,
+        AttributeError,
+        ImportError,
+        EOFError,
+        pickle.UnpicklingError,
+    ):
+        return None
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class NgramIntentClassifier(GraphComponent):
     """Character and word n-grams and word vectors, a linear SVM, blended with DIET."""
@@ -166,21 +184,10 @@ class NgramIntentClassifier(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> "NgramIntentClassifier":
-        try:
-            with model_storage.read_from(resource) as directory:
-                # Our own file, written by train() into the model archive.
-                saved = pickle.loads((directory / MODEL_FILE).read_bytes())  # noqa: S301
-        except (
-            ValueError,
-            FileNotFoundError,
-            AttributeError,
-            ImportError,
-            EOFError,
-            pickle.UnpicklingError,
-        ):
-            # A file that cannot be read, or a pickle of classes this code no longer has
-            # (AttributeError / ImportError): DIET alone rather than no model at all. A pickle
-            # that loads is checked for its version below.
+        saved = read_saved(model_storage, resource, MODEL_FILE)
+        if saved is None:
+            # DIET alone rather than no model at all. A pickle that loads is checked for its
+            # version below.
             logger.warning("NgramIntentClassifier: no usable trained model, DIET alone.")
             return cls(config, model_storage, resource)
         classifier = saved.get("classifier")

@@ -92,10 +92,16 @@ def test_a_danger_read_as_an_everyday_message_is_asked_about(stack: Stack) -> No
     assert "est-ce que tu es en danger" in question["text"]
     yes, no = (b["payload"] for b in question["buttons"])
     assert (yes, no) == ("/urgent_no_food_money", "/deny")
-    # "Non, ça va": glad, then the answer the message had been read as.
-    glad, answer = chat.send(payload=no)["messages"]
+    # "Non, ça va": glad (with the number for a danger after all), then the answer the
+    # message had been read as, and the offer of a person that answer always comes with.
+    glad, answer, offer = chat.send(payload=no)["messages"]
     assert "tant mieux" in glad["text"]
+    assert "112" in glad["text"]
     assert "tu as des droits" in answer["text"]
+    assert "conseiller" in offer["text"]
+    # A typed "oui" to that offer: on the way to a person, as after the employer-conflict
+    # answer itself (the self-assessment's questions offered first).
+    assert "8 questions rapides" in chat.send("oui")["messages"][-1]["text"]
     # "oui", typed (the button sends the urgent intent itself): that danger's numbers first,
     # and the urgent request to a person.
     again = ChatClient(stack.base_url)

@@ -141,54 +141,76 @@ async def test_a_message_the_danger_detector_marked_is_asked_about_its_danger() 
 
 
 @pytest.mark.parametrize(
-    ("check", "responses"),
+    ("check", "responses", "offers_person"),
     [
         # "Non, ça va" to the danger question on a message read as a knowledge question:
         # glad, then the answer it had been read as.
         (
             {"danger": "urgent_violence", "topic": "cfa_what"},
             ["utter_glad_not_in_danger", "utter_faq/cfa_what"],
+            False,
         ),
         # On a message not understood, or read as where to go (it needs the place): glad,
         # then please say it again.
         (
             {"danger": "urgent_violence", "topic": None},
             ["utter_glad_not_in_danger", "utter_rephrase_after_danger_check"],
+            False,
         ),
         (
             {"danger": "urgent_violence", "topic": "nearest_service"},
             ["utter_glad_not_in_danger", "utter_rephrase_after_danger_check"],
+            False,
         ),
-        # Read as an intent with a response of its own: that response.
+        # Read as an intent with a response of its own: that response, and when its own rule
+        # offers a person (handoff level high), the rule after the action offers one too.
         (
             {"danger": "urgent_violence", "intent": "apprentice_employer_conflict", "topic": None},
             ["utter_glad_not_in_danger", "utter_apprentice_employer_conflict"],
+            True,
+        ),
+        # An intent with a response of its own and no handoff level: no offer.
+        (
+            {"danger": "urgent_violence", "intent": "self_devaluation", "topic": None},
+            ["utter_glad_not_in_danger", "utter_self_devaluation"],
+            False,
         ),
         # Read as an intent whose answer is a whole flow (no response of its own): ask again.
         (
             {"danger": "urgent_violence", "intent": "start_self_assessment", "topic": None},
             ["utter_glad_not_in_danger", "utter_rephrase_after_danger_check"],
+            False,
         ),
         # A "no" after a plain "not understood": no worries, as before.
-        (None, ["utter_no_human_ok"]),
+        (None, ["utter_no_human_ok"], False),
     ],
 )
 async def test_no_after_the_danger_question_gets_the_answer_or_a_rephrase(
-    check: dict[str, Any] | None, responses: list[str]
+    check: dict[str, Any] | None, responses: list[str], offers_person: bool
 ) -> None:
     asked = {**check, "turn": 1} if check else None
     snapshot = tracker(
         [suspected(None), user_event("deny", "non ça va")], slots={"danger_check": asked}
     )
-    domain = {"responses": {"utter_apprentice_employer_conflict": [{"text": "..."}]}}
+    domain = {
+        "responses": {
+            "utter_apprentice_employer_conflict": [{"text": "..."}],
+            "utter_self_devaluation": [{"text": "..."}],
+        }
+    }
     dispatcher = CollectingDispatcher()
     events = await ActionNoAfterFallback().run(dispatcher, snapshot, domain)
     messages = dispatcher.messages
     assert [m["response"] for m in messages] == responses
-    if check is not None:
-        assert events == [
-            {"event": "slot", "timestamp": None, "name": "danger_check", "value": None}
-        ]
+    assert events == [
+        {"event": "slot", "timestamp": None, "name": "danger_check", "value": None},
+        {
+            "event": "slot",
+            "timestamp": None,
+            "name": "person_offered_after_check",
+            "value": offers_person,
+        },
+    ]
 
 
 async def test_session_starts_in_the_language_the_gateway_sent() -> None:

@@ -15,6 +15,7 @@ from dialogues.knowledge.base import (
     load_facts,
     load_topics,
     rendered_answer,
+    topic_of,
 )
 from handoff.levels import handoff_levels
 
@@ -106,3 +107,18 @@ def test_every_button_leads_to_an_intent_the_assistant_knows(tmp_path: Path) -> 
                 assert intent in intents, f"{name}: {payload}"
                 if intent == "ask_topic":
                     assert entities.removeprefix("topic=") in topics, f"{name}: {payload}"
+
+
+@pytest.mark.parametrize(
+    ("key", "topic"),
+    [
+        ("faq/cfa_what", "cfa_what"),
+        ("faq/", None),
+        ("faq", None),
+        ("utter_faq/cfa_what", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_topic_of_a_response_selector_key(key: str | None, topic: str | None) -> None:
+    assert topic_of(key) == topic
