@@ -105,7 +105,11 @@ _PATTERNS: Dict[str, List[str]] = {
         r"\bcacher (les|mes|ses) (marques|cicatrices|coupures) sur (mes|les|ses) (bras|poignets|cuisses)\b",
         r"\b(me|se) (faire|fais|fait) du mal\b(?! (au|a la|aux|a l') )",
         r"\b(lettre|message) d'adieu\b",
-        r"\bsi (j'etais|je n'etais) (plus|pas) la\b",
+        # Not "désolé si j'étais pas là jeudi / au rdv / ce matin": an absence, said after it.
+        r"\bsi (j'etais|je n'etais) (plus|pas) la\b(?! ?(lundi|mardi|mercredi|jeudi|vendredi|samedi|"
+        r"dimanche|hier|avant-hier|avant hier|ce matin|cet apres-midi|ce jour-la|ce jour la|a l'heure|"
+        r"cette semaine|la semaine derniere|au (rdv|rendez-vous|rendez vous|cours|taf|boulot|travail)|"
+        r"a la (reunion|mission locale|formation)|le \d))",
         r"\bsi je (mourais|crevais|disparaissais|meurs|me tuais|n'existais plus)\b",
         r"\bpersonne (remarquerait|verrait|s'en rendrait compte|me regretterait) si je\b",
         r"\b(sauter|saute) (du|d'un|de mon|par la|par une) (pont|toit|fenetre|immeuble|balcon|falaise)\b",

@@ -327,6 +327,9 @@ def test_on_urgent_examples_it_never_names_another_danger(built: Path) -> None:
         "I won't be alive without coffee",
         "I don't plan on living with my parents next year",
         "I took a whole pack of gum",
+        # Found by new training data (2026-12-08): an absence, said after it.
+        "désolé si j'étais pas là jeudi, j'avais pas noté",
+        "dsl si j'etais pas la au rdv, bus en panne",
         "I cut my arm at work, does insurance cover apprentices?",
         "I'm giving my things away before moving out",
         "il va se tuer avec sa moto",
